@@ -1,0 +1,1 @@
+"""Reading transcripts: parse files, attribute speakers, cut speaker turns into chunks."""

@@ -1,0 +1,81 @@
+"""File → Transcript: read safely, detect the format, parse, merge sidecar metadata, validate."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from ingest.errors import TranscriptError
+from ingest.formats import detect, parser_for
+from ingest.loader import read_text
+from ingest.models import Person, Transcript
+
+# Going back in time by more than this between consecutive lines is a broken file, not jitter.
+BACKWARDS_TOLERANCE_S = 1.0
+
+
+def parse_file(path: str | Path, format: str | None = None, source_url: str | None = None) -> Transcript:
+    """Parse one transcript file. Raises TranscriptError naming the file and line on bad input."""
+    path = Path(path)
+    text = read_text(path)
+    name = format or detect(text, path)
+    transcript = parser_for(name, path)(text, path)
+    transcript.meta.format = name
+    transcript.meta.source_file = str(path)
+    _apply_sidecar(transcript, path)
+    if source_url:
+        transcript.meta.source_url = source_url
+    _validate(transcript, path)
+    return transcript
+
+
+def sidecar_path(path: Path) -> Path:
+    """Metadata that travels beside a transcript: `<file>.json`."""
+    return path.with_name(path.name + ".json")
+
+
+def _apply_sidecar(transcript: Transcript, path: Path) -> None:
+    side = sidecar_path(path)
+    if not side.is_file():
+        return
+    try:
+        data = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise TranscriptError(side, f"bad metadata sidecar: {exc}", line) from exc
+    if not isinstance(data, dict):
+        raise TranscriptError(side, "metadata sidecar must be a JSON object", 1)
+    meta = transcript.meta
+    for key in ("episode_id", "title", "show", "language", "source_url"):
+        if isinstance(data.get(key), str):
+            setattr(meta, key, data[key])
+    if isinstance(data.get("date"), str):
+        try:
+            meta.date = date.fromisoformat(data["date"])
+        except ValueError as exc:
+            raise TranscriptError(side, f"bad date {data['date']!r} (expected YYYY-MM-DD)") from exc
+    if isinstance(data.get("host"), (str, dict)):
+        meta.host = _person(data["host"], side, is_host=True)
+    if isinstance(data.get("guests"), list):
+        meta.guests = [_person(g, side) for g in data["guests"]]
+
+
+def _person(value: object, side: Path, is_host: bool = False) -> Person:
+    if isinstance(value, str):
+        return Person(name=value, is_host=is_host)
+    if isinstance(value, dict) and isinstance(value.get("name"), str):
+        aliases = tuple(a for a in value.get("aliases", []) if isinstance(a, str))
+        return Person(name=value["name"], role=str(value.get("role", "")),
+                      affiliation=str(value.get("affiliation", "")), is_host=is_host, aliases=aliases)
+    raise TranscriptError(side, f"a person must be a name or {{name, role, affiliation}}, got {value!r}")
+
+
+def _validate(transcript: Transcript, path: Path) -> None:
+    if not transcript.lines:
+        raise TranscriptError(path, "no speech lines found")
+    for prev, cur in zip(transcript.lines, transcript.lines[1:]):
+        if cur.start < prev.start - BACKWARDS_TOLERANCE_S:
+            raise TranscriptError(
+                path, f"timestamps go backwards ({cur.start:.0f}s after {prev.start:.0f}s at line {prev.line})", cur.line
+            )
