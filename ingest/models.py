@@ -127,3 +127,5 @@ class Chunk:
     context: str = ""
     confidence: float = 1.0
     turn_index: int = 0
+    # (line number, start seconds, char offset in `text`) for each line, to time a quote inside the chunk.
+    line_map: list[tuple[int, float, int]] = field(default_factory=list)

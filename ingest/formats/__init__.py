@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from ingest.errors import TranscriptError
-from ingest.formats import showpage
+from ingest.formats import plaintext, showpage, srt, webvtt, whisperx
 from ingest.models import Transcript
 
 
@@ -19,7 +20,15 @@ class Format(Protocol):
 
 
 # Order matters: the most specific signatures are tried first, the show page last.
-FORMATS: dict[str, Format] = {showpage.NAME: showpage}  # type: ignore[dict-item]
+# WebVTT announces itself; JSON is unmistakable; SRT has `-->` cue timings; plain text needs labels or
+# brackets after its timestamps, which the show page (timestamps glued to text) never has.
+FORMATS: dict[str, Format] = {  # type: ignore[dict-item]
+    webvtt.NAME: webvtt,
+    whisperx.NAME: whisperx,
+    srt.NAME: srt,
+    plaintext.NAME: plaintext,
+    showpage.NAME: showpage,
+}
 
 
 def detect(text: str, path: Path) -> str:

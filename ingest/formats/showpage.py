@@ -32,7 +32,7 @@ def looks_like(text: str) -> bool:
     lines = [ln for ln in text.split("\n")[:200] if ln.strip()]
     if not lines or "-->" in text[:5000]:
         return False
-    glued = sum(1 for ln in lines if LINE.match(ln) and LINE.match(ln).group(2).strip())  # type: ignore[union-attr]
+    glued = sum(1 for ln in lines if (m := LINE.match(ln)) and m.group(2).strip())
     return glued >= max(3, len(lines) // 2)
 
 

@@ -1,0 +1,89 @@
+"""File → attributed transcript → turns → chunks: everything ingest does before embedding."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.chunking import ChunkingConfig, chunk_turns
+from ingest.models import Chunk, Transcript, Turn
+from ingest.parse import parse_file, sidecar_path
+from ingest.turns import group_turns
+
+# Bump when parsing, attribution or chunking changes what an unchanged file produces: forces a re-index.
+PIPELINE_VERSION = "1"
+
+
+@dataclass
+class PreparedEpisode:
+    transcript: Transcript
+    turns: list[Turn]
+    chunks: list[Chunk]
+    version: str
+
+
+def corrections_path(path: Path) -> Path:
+    """Human speaker corrections that travel beside a transcript: `<file>.corrections.tsv`."""
+    return path.with_name(path.name + ".corrections.tsv")
+
+
+def sidecars(path: Path) -> list[Path]:
+    """Files whose content changes what `path` ingests to."""
+    return [sidecar_path(path), corrections_path(path)]
+
+
+def content_version(path: Path, source_url: str | None = None, salt: str = "") -> str:
+    """A short hash of everything that determines the episode's index content."""
+    digest = hashlib.sha256(PIPELINE_VERSION.encode() + salt.encode())
+    for part in [path, *sidecars(path)]:
+        if part.is_file():
+            digest.update(part.name.encode() + b"\0" + part.read_bytes())
+    digest.update((source_url or "").encode())
+    return digest.hexdigest()[:16]
+
+
+def attribute_speakers(transcript: Transcript, path: Path) -> Transcript:
+    """Infer speakers where the file has no labels, then apply the human corrections sidecar."""
+    from ingest.speakers import attribute
+
+    transcript = attribute(transcript)
+    side = corrections_path(path)
+    if side.is_file():
+        from ingest.speakers import corrections as fixes
+
+        fixes.apply(transcript, fixes.load(side))
+    return transcript
+
+
+def prepare(
+    path: Path,
+    format: str | None = None,
+    source_url: str | None = None,
+    chunking: ChunkingConfig | None = None,
+    salt: str = "",
+) -> PreparedEpisode:
+    """Parse, attribute, group and chunk one file. Raises TranscriptError on bad input."""
+    version = content_version(path, source_url, salt)
+    transcript = attribute_speakers(parse_file(path, format=format, source_url=source_url), path)
+    turns = group_turns(transcript.lines)
+    chunks = chunk_turns(transcript.meta, turns, version, chunking)
+    return PreparedEpisode(transcript=transcript, turns=turns, chunks=chunks, version=version)
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files to ingest: directories expand to their transcript files; sidecars and hidden files are skipped."""
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith("."))
+            names = {f.name for f in found}
+            files.extend(f for f in found if not _is_sidecar(f.name, names))
+        else:
+            files.append(p)
+    return files
+
+
+def _is_sidecar(name: str, names: set[str]) -> bool:
+    """`x.txt.json` and `x.txt.corrections.tsv` belong to `x.txt`."""
+    return any(name != other and name.startswith(other + ".") for other in names)

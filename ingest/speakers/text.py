@@ -1,0 +1,79 @@
+"""Text helpers shared by the cue extractors: folding, words, sentence ends, name mentions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import Stemmer
+
+from ingest.models import Person
+from ingest.names import fold, match_person
+
+# Words (letters, inner hyphens); apostrophes split "d'Exatrust" into "d" and "Exatrust".
+WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+TERMINAL = re.compile(r"[.?!…]\s*$")
+
+# Function words and talk fillers: never evidence of who speaks about what.
+STOPWORDS = frozenset(fold(w) for w in ["a", "au", "aux", "avec", "ce", "ces", "cette", "cet", "c", "ca", "celle", "celui", "ceux", "d", "dans", "de", "des", "du", "elle", "elles", "en", "est", "et", "etre", "eux", "il", "ils", "je", "j", "l", "la", "le", "les", "leur", "leurs", "lui", "m", "ma", "mais", "me", "meme", "mes", "moi", "mon", "n", "ne", "ni", "nos", "notre", "nous", "on", "ou", "par", "pas", "plus", "pour", "qu", "que", "qui", "s", "sa", "se", "ses", "si", "son", "sur", "t", "ta", "te", "tes", "toi", "ton", "tu", "un", "une", "vos", "votre", "vous", "y", "a", "ete", "etait", "sont", "sera", "ont", "avait", "fait", "faire", "faut", "alors", "donc", "bon", "oui", "non", "voila", "effectivement", "justement", "quand", "meme", "tres", "aussi", "bien", "tout", "tous", "toute", "toutes", "comme", "peut", "peu", "encore", "deja", "apres", "avant", "parce", "puisque", "enfin", "finalement", "aujourd", "hui", "demain", "ici", "la-dessus", "ainsi", "entre", "vers", "chez", "sans", "sous", "ans", "fois", "chose", "choses", "quelque", "quelques", "autre", "autres", "beaucoup", "cela", "celle-ci", "ceux-la", "va", "vont", "avoir", "dit", "dire", "vraiment", "certain", "certains", "certaine", "certaines", "point", "niveau", "sujet", "question", "questions"])
+
+_stemmer = Stemmer.Stemmer("french")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """French Snowball stem of a folded word ('avocate' and 'avocat' meet)."""
+    return str(_stemmer.stemWord(word))
+
+
+def words(text: str) -> list[str]:
+    """The words of a line, case kept."""
+    return WORD.findall(text)
+
+
+def content_stems(text: str) -> list[str]:
+    """Stems of the words that carry topic: folded, not stopwords, at least 4 letters."""
+    out = []
+    for w in words(text):
+        f = fold(w)
+        if len(f) >= 4 and f not in STOPWORDS:
+            out.append(stem(f))
+    return out
+
+
+def ends_sentence(text: str) -> bool:
+    """True when the line closes a sentence (., ?, !, …)."""
+    return bool(TERMINAL.search(text))
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A roster member named in a line, with where the name sits among the line's words."""
+
+    person: Person
+    first_word: int
+    last_word: int
+
+
+def mentions(text: str, roster: list[Person]) -> list[Mention]:
+    """Roster members the line names (capitalised words, alone or paired), fuzzily matched."""
+    ws = words(text)
+    found: list[Mention] = []
+    i = 0
+    while i < len(ws):
+        if not ws[i][:1].isupper() or len(ws[i]) < 3:
+            i += 1
+            continue
+        # A capitalised pair first ("Louis Sorris"), then the word alone ("Alain", "Marcaplan").
+        if i + 1 < len(ws) and ws[i + 1][:1].isupper():
+            p = match_person(f"{ws[i]} {ws[i + 1]}", roster)
+            if p:
+                found.append(Mention(p, i, i + 1))
+                i += 2
+                continue
+        p = match_person(ws[i], roster)
+        if p:
+            found.append(Mention(p, i, i))
+        i += 1
+    return found

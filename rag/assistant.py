@@ -1,0 +1,201 @@
+"""The service API: the one place the CLI, the UI, the Slack bot and the evals ask questions and ingest files."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from ingest.models import EpisodeMeta, Person, Transcript
+from ingest.turns import group_turns
+from rag import extractive
+from rag.embedders import Embedder, get_embedder
+from rag.extractive import Thresholds
+from rag.indexer import Indexer
+from rag.retrieve import Ranked, Retriever
+from rag.settings import Settings
+from rag.store import ChromaStore, VectorStore
+from rag.types import (
+    Answer,
+    EpisodeDetail,
+    EpisodeSummary,
+    Filters,
+    IngestResult,
+    Message,
+    SpeakerSummary,
+    TurnView,
+)
+from rag.understand import Query, understand
+
+# Another process may ingest while we serve: re-read the catalog at most this often.
+CATALOG_TTL_S = 5.0
+
+
+class Assistant:
+    """Answers questions about the indexed episodes with cited segments; ingests and lists episodes."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        store: VectorStore | None = None,
+        chat: object | None = None,
+        thresholds: Thresholds | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.embedder = embedder or get_embedder(self.settings.embedder, self.settings.embed_threads)
+        self.store = store or ChromaStore(self.settings, self.embedder.name)
+        self.thresholds = thresholds or Thresholds()
+        self.retriever = Retriever(self.store, self.embedder, self.settings.dense_k, self.settings.sparse_k,
+                                   self.settings.rrf_k, self.settings.retrieval)
+        self.indexer = Indexer(self.store, self.embedder)
+        self._chat = chat if chat is not None else self._default_chat()
+        self._catalog_read_at = time.monotonic()
+        self._ingest_lock = threading.Lock()
+
+    @property
+    def llm_enabled(self) -> bool:
+        """True when an OpenAI-compatible endpoint is configured: answers are then written by the LLM."""
+        return self._chat is not None
+
+    # -- questions -------------------------------------------------------------------------------------
+    def ask(self, question: str, filters: Filters | None = None, history: list[Message] | None = None) -> Answer:
+        """Answer a question; the final Answer of `stream`."""
+        final: Answer | None = None
+        for item in self.stream(question, filters, history):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None  # stream always ends with an Answer
+        return final
+
+    def stream(
+        self, question: str, filters: Filters | None = None, history: list[Message] | None = None
+    ) -> Iterator[str | Answer]:
+        """Text deltas as the answer is written, then the final Answer (authoritative: it replaces the deltas)."""
+        query = self.understand(question, filters, history)
+        quotes = self.evidence(query)
+        offline = extractive.answer(query, quotes, self._episode_metas(), self.settings.public_url)
+        if offline.refused or self._chat is None:
+            yield offline.answer
+            yield offline
+            return
+        yield from self._llm_stream(query, offline, history or [])
+
+    def understand(self, question: str, filters: Filters | None = None,
+                   history: list[Message] | None = None) -> Query:
+        """Resolve names, dates and follow-ups of a question against what is indexed."""
+        metas = list(self._episode_metas().values())
+        return understand(question, _people(metas), metas, filters, history)
+
+    def retrieve(self, query: Query) -> list[Ranked]:
+        """Fused retrieval results for a resolved query (the evals call this too)."""
+        self._refresh_catalog()
+        return self.retriever.retrieve(query.search_text, query.speakers, query.episodes, self.settings.top_k)
+
+    def evidence(self, query: Query) -> list[extractive.Quote]:
+        """The quotes that support an answer, best first; empty when the transcripts do not answer."""
+        return extractive.select_quotes(query, self.retrieve(query), self.embedder, self.thresholds)
+
+    def _llm_stream(self, query: Query, offline: Answer, history: list[Message]) -> Iterator[str | Answer]:
+        from rag import llm
+
+        started = False
+        try:
+            for item in llm.stream_answer(self._chat, query.question, query.language,  # type: ignore[arg-type]
+                                          offline.citations, history):
+                if isinstance(item, Answer):
+                    item.speakers, item.episodes = query.speakers, query.episodes
+                    yield item
+                    return
+                started = True
+                yield item
+        except llm.LLMError as exc:
+            notice = f"The language model failed ({exc}); showing quotes from the transcripts instead."
+            offline.notice = notice
+            yield ("\n\n" if started else "") + offline.answer
+            yield offline
+
+    def _default_chat(self) -> object | None:
+        if not self.settings.llm_enabled:
+            return None
+        from rag.llm import OpenAICompatibleChat
+
+        return OpenAICompatibleChat(
+            base_url=self.settings.llm_base_url, api_key=self.settings.llm_api_key,
+            model=self.settings.llm_model or "", timeout_s=self.settings.llm_timeout_s,
+            temperature=self.settings.llm_temperature,
+        )
+
+    # -- episodes --------------------------------------------------------------------------------------
+    def episodes(self) -> list[EpisodeSummary]:
+        """Indexed episodes, newest first."""
+        self._refresh_catalog()
+        out = []
+        for rec in self.store.catalog().values():
+            meta = rec.meta
+            speakers = [
+                SpeakerSummary(name=p.name, role=p.role, affiliation=p.affiliation, is_host=p.is_host,
+                               turns=rec.speaker_turns.get(p.name, 0))
+                for p in meta.roster
+            ]
+            out.append(EpisodeSummary(
+                episode_id=meta.episode_id, title=meta.title, date=meta.date.isoformat() if meta.date else "",
+                speakers=speakers, turns=sum(rec.speaker_turns.values()), lines=rec.lines,
+                source_url=meta.source_url,
+            ))
+        return sorted(out, key=lambda e: (e.date, e.episode_id), reverse=True)
+
+    def episode(self, episode_id: str) -> EpisodeDetail:
+        """An episode's speaker turns for the transcript viewer. KeyError when it is not indexed."""
+        transcript: Transcript = self.store.transcript(episode_id)
+        summary = next(e for e in self.episodes() if e.episode_id == episode_id)
+        turns = [
+            TurnView(index=i, speaker=t.speaker, start=t.start, end=t.end, first_line=t.first_line,
+                     last_line=t.last_line, text=t.text, confidence=t.confidence, anchor=f"L{t.first_line}")
+            for i, t in enumerate(group_turns(transcript.lines))
+        ]
+        return EpisodeDetail(summary=summary, turns=turns)
+
+    def transcript(self, episode_id: str) -> Transcript:
+        """The attributed transcript as indexed (line-level speakers and confidences)."""
+        return self.store.transcript(episode_id)
+
+    def ingest(self, paths: list[Path], progress: Callable[[int, int, str], None] | None = None,
+               source_url: str | None = None, format: str | None = None) -> list[IngestResult]:
+        """Ingest files or folders. Bad files come back `failed` with a message naming file and line."""
+        with self._ingest_lock:
+            results = self.indexer.ingest(paths, progress, source_url, format)
+        self._catalog_read_at = time.monotonic()
+        return results
+
+    def remove(self, episode_id: str) -> bool:
+        """Remove an episode from the index; False when it was not there."""
+        with self._ingest_lock:
+            return self.store.remove_episode(episode_id)
+
+    def ensure_samples(self) -> list[IngestResult]:
+        """Ingest the bundled sample transcripts when the index is empty."""
+        if self.store.catalog():
+            return []
+        return self.ingest([self.settings.samples_dir])
+
+    # -- helpers ---------------------------------------------------------------------------------------
+    def _episode_metas(self) -> dict[str, EpisodeMeta]:
+        return {eid: rec.meta for eid, rec in self.store.catalog().items()}
+
+    def _refresh_catalog(self) -> None:
+        if time.monotonic() - self._catalog_read_at > CATALOG_TTL_S:
+            refresh = getattr(self.store, "refresh", None)
+            if refresh:
+                refresh()
+            self._catalog_read_at = time.monotonic()
+
+
+def _people(metas: list[EpisodeMeta]) -> list[Person]:
+    """Everyone on any indexed roster, once each."""
+    seen: dict[str, Person] = {}
+    for meta in metas:
+        for p in meta.roster:
+            seen.setdefault(p.name, p)
+    return list(seen.values())

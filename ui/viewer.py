@@ -1,0 +1,249 @@
+"""HTML for people: the transcript viewer page, the cited-segments panel and the episode list.
+
+Pure functions from `rag.types` values to HTML strings. Every piece of transcript or metadata text goes
+through `html.escape`: a transcript is untrusted input and is never rendered as markup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date
+from html import escape
+from urllib.parse import quote
+
+from rag.types import Citation, EpisodeDetail, EpisodeSummary, TurnView
+
+# Below this a turn's speaker came from a weak guess (attribution), and the page says so.
+LOW_CONFIDENCE = 0.5
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_HL = re.compile(r"^\s*(\d{1,7})\s*(?:-\s*(\d{1,7}))?\s*$")
+
+
+def clock(seconds: float) -> str:
+    """`mm:ss` from the start of the episode (`h:mm:ss` past the hour)."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def human_date(iso: str) -> str:
+    """`11 Dec 2025` from `2025-12-11`; the input unchanged when it is not an ISO date."""
+    try:
+        day = date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def citation_label(citation: Citation) -> str:
+    """`Julien Pillot · 11 Dec 2025 · 06:54`: who, which episode, when (plain text, not escaped)."""
+    episode = human_date(citation.date) if citation.date else citation.episode_title
+    return " · ".join(part for part in (citation.speaker, episode, clock(citation.start)) if part)
+
+
+def viewer_path(episode_id: str, first_line: int, last_line: int | None = None) -> str:
+    """Relative link to the transcript viewer, highlighting lines `first_line..last_line`."""
+    last = last_line if last_line and last_line >= first_line else first_line
+    return f"/episode/{quote(episode_id, safe='')}?hl={first_line}-{last}#L{first_line}"
+
+
+def speaker_colour(name: str) -> int:
+    """A hue (0-359) for a speaker, the same on every page and every run (not Python's salted `hash`)."""
+    digest = hashlib.sha256(name.strip().casefold().encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") % 360
+
+
+def _colour_style(name: str) -> str:
+    return f"--hue:{speaker_colour(name)}"
+
+
+def parse_hl(value: str | None) -> tuple[int, int] | None:
+    """`(first, last)` from a `?hl=412-418` (or `?hl=412`) query value; None when absent or malformed."""
+    if not value:
+        return None
+    match = _HL.match(value)
+    if not match:
+        return None
+    first = int(match.group(1))
+    last = int(match.group(2) or first)
+    return (first, last) if last >= first else (last, first)
+
+
+def _overlaps(turn: TurnView, span: tuple[int, int]) -> bool:
+    return turn.first_line <= span[1] and span[0] <= turn.last_line
+
+
+def render_turn(turn: TurnView, highlight: tuple[int, int] | None = None) -> str:
+    """One speaker turn: anchored `#L<first_line>`, with an empty anchor per later line of the turn.
+
+    A citation may start on a line inside a turn; its `#L<n>` then lands on the turn, and the page's
+    `.turn:has(:target)` rule highlights the whole turn.
+    """
+    classes = ["turn"]
+    if highlight and _overlaps(turn, highlight):
+        classes.append("hl")
+    uncertain = turn.confidence < LOW_CONFIDENCE
+    if uncertain:
+        classes.append("uncertain")
+    inner_anchors = "".join(
+        f'<span class="line" id="L{n}"></span>' for n in range(turn.first_line + 1, turn.last_line + 1)
+    )
+    mark = (
+        f'<span class="mark" title="speaker uncertain (confidence {turn.confidence:.2f})">? speaker uncertain</span>'
+        if uncertain
+        else ""
+    )
+    return (
+        f'<article class="{" ".join(classes)}" id="L{turn.first_line}" style="{_colour_style(turn.speaker)}" '
+        f'data-speaker="{escape(turn.speaker)}" data-lines="{turn.first_line}-{turn.last_line}">'
+        f"{inner_anchors}"
+        f'<header><span class="who">{escape(turn.speaker)}</span>'
+        f'<a class="time" href="#L{turn.first_line}" title="lines {turn.first_line}-{turn.last_line}">'
+        f"{clock(turn.start)}</a>{mark}</header>"
+        f'<p class="text">{escape(turn.text)}</p></article>'
+    )
+
+
+_PAGE_CSS = """
+:root { color-scheme: light; --ink:#1f2328; --muted:#656d76; --line:#d0d7de; --bg:#f6f8fa; }
+* { box-sizing: border-box; }
+body { margin:0; font: 16px/1.55 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif;
+       color: var(--ink); background: var(--bg); }
+.page { max-width: 860px; margin: 0 auto; padding: 24px 20px 80px; }
+nav a { color: #0969da; text-decoration: none; font-size: 14px; }
+h1 { font-size: 24px; margin: 8px 0 4px; }
+.meta { color: var(--muted); margin: 0 0 12px; font-size: 14px; }
+.meta a { color: #0969da; }
+.roster { display:flex; flex-wrap:wrap; gap:8px; padding:0; margin:0 0 12px; list-style:none; }
+.roster li { border-left: 4px solid hsl(var(--hue) 55% 42%); background:#fff; padding:4px 10px;
+             border-radius: 4px; font-size: 14px; }
+.roster .role { color: var(--muted); }
+.legend { font-size: 13px; color: var(--muted); margin: 0 0 20px; }
+.turn { background:#fff; border:1px solid var(--line); border-left: 5px solid hsl(var(--hue) 55% 42%);
+        border-radius: 6px; padding: 10px 14px; margin: 0 0 10px; scroll-margin-top: 80px; }
+.turn header { display:flex; gap:10px; align-items:baseline; font-size:14px; }
+.turn .who { font-weight: 600; color: hsl(var(--hue) 55% 32%); }
+.turn .time { color: var(--muted); font-variant-numeric: tabular-nums; text-decoration:none; }
+.turn .time:hover { text-decoration: underline; }
+.turn .text { margin: 4px 0 0; white-space: pre-wrap; }
+.turn .line { display:block; height:0; scroll-margin-top: 80px; }
+.mark { font-size: 12px; color:#9a6700; background:#fff8c5; border:1px solid #d4a72c; border-radius: 10px;
+        padding: 0 8px; }
+.turn.uncertain { border-style: dashed; border-left-style: solid; }
+.turn.uncertain .who::after { content: " ?"; color:#9a6700; }
+.turn.hl, .turn:target, .turn:has(:target) { background: #fff8c5; border-color:#d4a72c;
+        box-shadow: 0 0 0 3px rgba(212,167,44,.35); }
+"""
+
+_PAGE_SCRIPT = """
+if (!location.hash) { const t = document.querySelector('.turn.hl'); if (t) t.scrollIntoView({block: 'center'}); }
+"""
+
+
+def _roster(summary: EpisodeSummary) -> str:
+    items = []
+    for person in summary.speakers:
+        role = ", ".join(part for part in (person.role, person.affiliation) if part)
+        if person.is_host:
+            role = f"host{', ' + role if role else ''}"
+        role_html = f' <span class="role">({escape(role)})</span>' if role else ""
+        items.append(f'<li style="{_colour_style(person.name)}">{escape(person.name)}{role_html}</li>')
+    return f'<ul class="roster">{"".join(items)}</ul>' if items else ""
+
+
+def render_episode_page(detail: EpisodeDetail, highlight: tuple[int, int] | None = None) -> str:
+    """The whole transcript page of an episode, speaker turns in order, `highlight` lines marked."""
+    summary = detail.summary
+    uncertain = sum(1 for t in detail.turns if t.confidence < LOW_CONFIDENCE)
+    bits = [human_date(summary.date)] if summary.date else []
+    bits.append(f"{len(detail.turns)} turns")
+    meta = " · ".join(escape(b) for b in bits)
+    if summary.source_url:
+        meta += f' · <a href="{escape(summary.source_url)}" rel="noopener noreferrer" target="_blank">watch the episode</a>'
+    legend = (
+        '<p class="legend"><span class="mark">? speaker uncertain</span> marks a turn whose speaker was inferred '
+        f"with low confidence (below {LOW_CONFIDENCE:.1f}): {uncertain} of {len(detail.turns)} turns. "
+        "Highlighted turns are the cited segment.</p>"
+    )
+    turns = "\n".join(render_turn(t, highlight) for t in detail.turns)
+    return (
+        "<!doctype html>\n"
+        f'<html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(summary.title)} · debrief</title><style>{_PAGE_CSS}</style></head>"
+        f'<body><div class="page"><nav><a href="/">← back to the chat</a></nav>'
+        f"<h1>{escape(summary.title)}</h1><p class=\"meta\">{meta}</p>{_roster(summary)}{legend}"
+        f'<main id="transcript">\n{turns}\n</main></div><script>{_PAGE_SCRIPT}</script></body></html>'
+    )
+
+
+def render_not_found(episode_id: str) -> str:
+    """The 404 page for an episode id the index does not hold."""
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Episode not found · debrief</title>'
+        f"<style>{_PAGE_CSS}</style></head><body><div class=\"page\"><nav><a href=\"/\">← back to the chat</a></nav>"
+        f"<h1>Episode not found</h1><p>No episode <code>{escape(episode_id)}</code> in the index.</p></div></body></html>"
+    )
+
+
+def render_citations(citations: list[Citation]) -> str:
+    """The side panel: one card per cited segment (quote, speaker, date, time); a card opens the viewer."""
+    if not citations:
+        return '<div class="cites-empty">Cited segments appear here: quote, speaker and time, each opening the transcript.</div>'
+    cards = []
+    for c in citations:
+        viewer = viewer_path(c.episode_id, c.first_line, c.last_line)
+        when = human_date(c.date) if c.date else c.episode_title
+        uncertain = (
+            ' <span class="cite-mark" title="speaker uncertain">?</span>' if c.confidence < LOW_CONFIDENCE else ""
+        )
+        # The card is a link to our viewer; the video/source link sits outside it (links cannot nest).
+        cards.append(
+            f'<div class="cite" style="{_colour_style(c.speaker)}" data-n="{c.n}">'
+            f'<a class="cite-open" href="{escape(viewer)}" target="_blank" rel="noopener" '
+            f'title="Open the transcript at this segment">'
+            f'<div class="cite-head"><span class="cite-n">[{c.n}]</span> '
+            f'<span class="cite-who">{escape(c.speaker)}</span>{uncertain}'
+            f'<span class="cite-when">{escape(when)} · {clock(c.start)}</span></div>'
+            f'<blockquote class="cite-quote">{escape(c.quote)}</blockquote></a>'
+            f'<div class="cite-links"><a class="cite-viewer" href="{escape(viewer)}" target="_blank" rel="noopener">'
+            f"transcript ↗</a>"
+            + (
+                f' · <a class="cite-source" href="{escape(c.url)}" target="_blank" rel="noopener noreferrer">'
+                f"video at {clock(c.start)} ↗</a>"
+                if c.url and "/episode/" not in c.url
+                else ""
+            )
+            + "</div></div>"
+        )
+    return f'<div class="cites">{"".join(cards)}</div>'
+
+
+def render_episode_list(episodes: list[EpisodeSummary]) -> str:
+    """The episodes tab: date, title, host and guests with their roles, size, and a link to the transcript."""
+    if not episodes:
+        return "<p>No episode indexed yet: upload a transcript below.</p>"
+    rows = []
+    for ep in sorted(episodes, key=lambda e: e.date, reverse=True):
+        people = []
+        for p in ep.speakers:
+            role = ", ".join(x for x in (p.role, p.affiliation) if x)
+            label = escape(p.name) + (" <em>(host)</em>" if p.is_host else "")
+            if role:
+                label += f' <span class="ep-role">— {escape(role)}</span>'
+            people.append(f'<li style="{_colour_style(p.name)}">{label}</li>')
+        rows.append(
+            "<tr>"
+            f'<td class="ep-date">{escape(human_date(ep.date)) if ep.date else "?"}</td>'
+            f'<td><a href="/episode/{quote(ep.episode_id, safe="")}" target="_blank" rel="noopener">{escape(ep.title)}</a>'
+            f'<div class="ep-id">{escape(ep.episode_id)}</div></td>'
+            f'<td><ul class="ep-people">{"".join(people)}</ul></td>'
+            f'<td class="ep-n">{ep.turns} turns<br>{ep.lines} lines</td>'
+            "</tr>"
+        )
+    return (
+        '<table class="episodes"><thead><tr><th>Date</th><th>Episode</th><th>Host and guests</th><th>Size</th></tr>'
+        f'</thead><tbody>{"".join(rows)}</tbody></table>'
+    )
