@@ -18,7 +18,7 @@ def read_text(path: str | Path, max_bytes: int = MAX_BYTES) -> str:
     except OSError as exc:
         raise TranscriptError(path, f"cannot read file: {exc.strerror or exc}") from exc
     if size > max_bytes:
-        raise TranscriptError(path, f"file is too large ({size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB)")
+        raise TranscriptError(path, f"file is too large ({size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB)")
     data = path.read_bytes()
     if not data.strip():
         raise TranscriptError(path, "file is empty")

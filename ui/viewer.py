@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Sequence
 from datetime import date
 from html import escape
 from urllib.parse import quote
 
+from ingest.models import SpeechLine
 from rag.types import Citation, EpisodeDetail, EpisodeSummary, TurnView
 
 # Below this a turn's speaker came from a weak guess (attribution), and the page says so.
 LOW_CONFIDENCE = 0.5
+# Two speakers of one episode never get hues closer than this (degrees on the colour wheel).
+MIN_HUE_GAP = 40
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _HL = re.compile(r"^\s*(\d{1,7})\s*(?:-\s*(\d{1,7}))?\s*$")
@@ -51,13 +55,38 @@ def viewer_path(episode_id: str, first_line: int, last_line: int | None = None) 
 
 
 def speaker_colour(name: str) -> int:
-    """A hue (0-359) for a speaker, the same on every page and every run (not Python's salted `hash`)."""
+    """A speaker's own hue (0-359), the same on every run (a digest, not Python's salted `hash`)."""
     digest = hashlib.sha256(name.strip().casefold().encode("utf-8")).digest()
     return int.from_bytes(digest[:4], "big") % 360
 
 
-def _colour_style(name: str) -> str:
-    return f"--hue:{speaker_colour(name)}"
+def speaker_hues(roster: Iterable[str], extras: Iterable[str] = ()) -> dict[str, int]:
+    """Hues for the people of one episode, at least MIN_HUE_GAP degrees apart so they can be told apart.
+
+    Each name starts from its own `speaker_colour`; one that falls too close to a hue already taken moves on
+    by steps. The result depends only on the set of names, so the viewer and the citation panel agree.
+    `extras` (speakers not on the roster, e.g. "Unknown") are placed afterwards and never move roster hues.
+    """
+    hues: dict[str, int] = {}
+    for group in (roster, extras):
+        names = sorted({n for n in group if n not in hues}, key=lambda n: (speaker_colour(n), n))
+        for name in names:
+            hue = speaker_colour(name)
+            for _ in range(360 // MIN_HUE_GAP):
+                if all(_hue_distance(hue, h) >= MIN_HUE_GAP for h in hues.values()):
+                    break
+                hue = (hue + MIN_HUE_GAP) % 360
+            hues[name] = hue
+    return hues
+
+
+def _hue_distance(a: int, b: int) -> int:
+    d = abs(a - b) % 360
+    return min(d, 360 - d)
+
+
+def _style(hues: dict[str, int], name: str) -> str:
+    return f"--hue:{hues.get(name, speaker_colour(name))}"
 
 
 def parse_hl(value: str | None) -> tuple[int, int] | None:
@@ -76,11 +105,16 @@ def _overlaps(turn: TurnView, span: tuple[int, int]) -> bool:
     return turn.first_line <= span[1] and span[0] <= turn.last_line
 
 
-def render_turn(turn: TurnView, highlight: tuple[int, int] | None = None) -> str:
-    """One speaker turn: anchored `#L<first_line>`, with an empty anchor per later line of the turn.
+def render_turn(
+    turn: TurnView,
+    highlight: tuple[int, int] | None = None,
+    lines: Sequence[SpeechLine] | None = None,
+    hues: dict[str, int] | None = None,
+) -> str:
+    """One speaker turn, anchored `#L<first_line>`; with `lines`, each line is its own `#L<n>` span.
 
-    A citation may start on a line inside a turn; its `#L<n>` then lands on the turn, and the page's
-    `.turn:has(:target)` rule highlights the whole turn.
+    A citation may start on a line inside a turn: with line data the link lands on that very line; without
+    it, empty anchors stand for the turn's later lines and `.turn:has(:target)` highlights the whole turn.
     """
     classes = ["turn"]
     if highlight and _overlaps(turn, highlight):
@@ -88,23 +122,57 @@ def render_turn(turn: TurnView, highlight: tuple[int, int] | None = None) -> str
     uncertain = turn.confidence < LOW_CONFIDENCE
     if uncertain:
         classes.append("uncertain")
-    inner_anchors = "".join(
-        f'<span class="line" id="L{n}"></span>' for n in range(turn.first_line + 1, turn.last_line + 1)
-    )
     mark = (
         f'<span class="mark" title="speaker uncertain (confidence {turn.confidence:.2f})">? speaker uncertain</span>'
         if uncertain
         else ""
     )
+    if lines:
+        anchors = ""
+        body = " ".join(_render_line(line, highlight) for line in lines)
+    else:
+        anchors = "".join(
+            f'<span class="line" id="L{n}"></span>' for n in range(turn.first_line + 1, turn.last_line + 1)
+        )
+        body = escape(turn.text)
+    # With line spans the first line carries `L<first>` itself; the article keeps a turn-level id.
+    turn_id = f"T{turn.first_line}" if lines else f"L{turn.first_line}"
     return (
-        f'<article class="{" ".join(classes)}" id="L{turn.first_line}" style="{_colour_style(turn.speaker)}" '
+        f'<article class="{" ".join(classes)}" id="{turn_id}" style="{_style(hues or {}, turn.speaker)}" '
         f'data-speaker="{escape(turn.speaker)}" data-lines="{turn.first_line}-{turn.last_line}">'
-        f"{inner_anchors}"
+        f"{anchors}"
         f'<header><span class="who">{escape(turn.speaker)}</span>'
         f'<a class="time" href="#L{turn.first_line}" title="lines {turn.first_line}-{turn.last_line}">'
         f"{clock(turn.start)}</a>{mark}</header>"
-        f'<p class="text">{escape(turn.text)}</p></article>'
+        f'<p class="text">{body}</p></article>'
     )
+
+
+def _render_line(line: SpeechLine, highlight: tuple[int, int] | None) -> str:
+    classes = ["ln"]
+    if highlight and highlight[0] <= line.line <= highlight[1]:
+        classes.append("hl")
+    title = f"{clock(line.start)} · line {line.line}"
+    if line.confidence < LOW_CONFIDENCE:
+        classes.append("low")
+        title += f" · speaker uncertain ({line.confidence:.2f})"
+    return f'<span class="{" ".join(classes)}" id="L{line.line}" title="{escape(title)}">{escape(line.text)}</span>'
+
+
+def lines_by_turn(turns: Sequence[TurnView], lines: Sequence[SpeechLine]) -> list[list[SpeechLine]]:
+    """The speech lines of each turn (those whose number falls in the turn's first..last line), in order."""
+    ordered = sorted(lines, key=lambda x: x.line)
+    out: list[list[SpeechLine]] = []
+    i = 0
+    for turn in turns:
+        while i < len(ordered) and ordered[i].line < turn.first_line:
+            i += 1
+        group = []
+        while i < len(ordered) and ordered[i].line <= turn.last_line:
+            group.append(ordered[i])
+            i += 1
+        out.append(group)
+    return out
 
 
 _PAGE_CSS = """
@@ -134,28 +202,44 @@ h1 { font-size: 24px; margin: 8px 0 4px; }
         padding: 0 8px; }
 .turn.uncertain { border-style: dashed; border-left-style: solid; }
 .turn.uncertain .who::after { content: " ?"; color:#9a6700; }
-.turn.hl, .turn:target, .turn:has(:target) { background: #fff8c5; border-color:#d4a72c;
-        box-shadow: 0 0 0 3px rgba(212,167,44,.35); }
+.turn.hl, .turn:target, .turn:has(:target) { background: #fffbe6; border-color:#d4a72c;
+        box-shadow: 0 0 0 3px rgba(212,167,44,.30); }
+.ln { scroll-margin-top: 120px; }
+.ln.low { text-decoration: underline dotted #d8b45a; text-underline-offset: 4px; }
+.ln.hl, .ln:target { background: #ffe58f; }
+.ln:target { box-shadow: 0 2px 0 #d4a72c; }
+.legend .hl-sample { background: #ffe58f; border-radius: 3px; padding: 0 3px; }
+.legend .low-sample { text-decoration: underline dotted #d8b45a; text-underline-offset: 4px; }
 """
 
 _PAGE_SCRIPT = """
-if (!location.hash) { const t = document.querySelector('.turn.hl'); if (t) t.scrollIntoView({block: 'center'}); }
+if (!location.hash) { const t = document.querySelector('.ln.hl, .turn.hl'); if (t) t.scrollIntoView({block: 'center'}); }
 """
 
 
-def _roster(summary: EpisodeSummary) -> str:
+def episode_hues(summary: EpisodeSummary, others: Iterable[str] = ()) -> dict[str, int]:
+    """The speaker hues of one episode: its roster first, then anyone else who speaks in it."""
+    return speaker_hues([p.name for p in summary.speakers], others)
+
+
+def _roster(summary: EpisodeSummary, hues: dict[str, int]) -> str:
     items = []
     for person in summary.speakers:
         role = ", ".join(part for part in (person.role, person.affiliation) if part)
         if person.is_host:
             role = f"host{', ' + role if role else ''}"
         role_html = f' <span class="role">({escape(role)})</span>' if role else ""
-        items.append(f'<li style="{_colour_style(person.name)}">{escape(person.name)}{role_html}</li>')
+        items.append(f'<li style="{_style(hues, person.name)}">{escape(person.name)}{role_html}</li>')
     return f'<ul class="roster">{"".join(items)}</ul>' if items else ""
 
 
-def render_episode_page(detail: EpisodeDetail, highlight: tuple[int, int] | None = None) -> str:
-    """The whole transcript page of an episode, speaker turns in order, `highlight` lines marked."""
+def render_episode_page(
+    detail: EpisodeDetail, highlight: tuple[int, int] | None = None, lines: Sequence[SpeechLine] | None = None
+) -> str:
+    """The whole transcript page of an episode, speaker turns in order, `highlight` lines marked.
+
+    `lines` (the attributed speech lines, optional) lets each line be addressed and marked on its own.
+    """
     summary = detail.summary
     uncertain = sum(1 for t in detail.turns if t.confidence < LOW_CONFIDENCE)
     bits = [human_date(summary.date)] if summary.date else []
@@ -165,16 +249,19 @@ def render_episode_page(detail: EpisodeDetail, highlight: tuple[int, int] | None
         meta += f' · <a href="{escape(summary.source_url)}" rel="noopener noreferrer" target="_blank">watch the episode</a>'
     legend = (
         '<p class="legend"><span class="mark">? speaker uncertain</span> marks a turn whose speaker was inferred '
-        f"with low confidence (below {LOW_CONFIDENCE:.1f}): {uncertain} of {len(detail.turns)} turns. "
-        "Highlighted turns are the cited segment.</p>"
+        f"with low confidence (below {LOW_CONFIDENCE:.1f}): {uncertain} of {len(detail.turns)} turns"
+        + ('; <span class="low-sample">dotted lines</span> are the uncertain lines themselves' if lines else "")
+        + '. <span class="hl-sample">Highlighted</span> text is the cited segment.</p>'
     )
-    turns = "\n".join(render_turn(t, highlight) for t in detail.turns)
+    hues = episode_hues(summary, (t.speaker for t in detail.turns))
+    grouped = lines_by_turn(detail.turns, lines) if lines else [[] for _ in detail.turns]
+    turns = "\n".join(render_turn(t, highlight, g or None, hues) for t, g in zip(detail.turns, grouped))
     return (
         "<!doctype html>\n"
         f'<html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(summary.title)} · debrief</title><style>{_PAGE_CSS}</style></head>"
         f'<body><div class="page"><nav><a href="/">← back to the chat</a></nav>'
-        f"<h1>{escape(summary.title)}</h1><p class=\"meta\">{meta}</p>{_roster(summary)}{legend}"
+        f"<h1>{escape(summary.title)}</h1><p class=\"meta\">{meta}</p>{_roster(summary, hues)}{legend}"
         f'<main id="transcript">\n{turns}\n</main></div><script>{_PAGE_SCRIPT}</script></body></html>'
     )
 
@@ -188,20 +275,26 @@ def render_not_found(episode_id: str) -> str:
     )
 
 
-def render_citations(citations: list[Citation]) -> str:
-    """The side panel: one card per cited segment (quote, speaker, date, time); a card opens the viewer."""
+def render_citations(citations: list[Citation], episodes: Sequence[EpisodeSummary] = ()) -> str:
+    """The side panel: one card per cited segment (quote, speaker, date, time); a card opens the viewer.
+
+    `episodes` gives each speaker the same colour as in that episode's transcript viewer.
+    """
+    by_id = {e.episode_id: e for e in episodes}
     if not citations:
         return '<div class="cites-empty">Cited segments appear here: quote, speaker and time, each opening the transcript.</div>'
     cards = []
     for c in citations:
         viewer = viewer_path(c.episode_id, c.first_line, c.last_line)
+        summary = by_id.get(c.episode_id)
+        hues = episode_hues(summary, [c.speaker]) if summary else {}
         when = human_date(c.date) if c.date else c.episode_title
         uncertain = (
             ' <span class="cite-mark" title="speaker uncertain">?</span>' if c.confidence < LOW_CONFIDENCE else ""
         )
         # The card is a link to our viewer; the video/source link sits outside it (links cannot nest).
         cards.append(
-            f'<div class="cite" style="{_colour_style(c.speaker)}" data-n="{c.n}">'
+            f'<div class="cite" style="{_style(hues, c.speaker)}" data-n="{c.n}">'
             f'<a class="cite-open" href="{escape(viewer)}" target="_blank" rel="noopener" '
             f'title="Open the transcript at this segment">'
             f'<div class="cite-head"><span class="cite-n">[{c.n}]</span> '
@@ -227,13 +320,14 @@ def render_episode_list(episodes: list[EpisodeSummary]) -> str:
         return "<p>No episode indexed yet: upload a transcript below.</p>"
     rows = []
     for ep in sorted(episodes, key=lambda e: e.date, reverse=True):
+        hues = episode_hues(ep)
         people = []
         for p in ep.speakers:
             role = ", ".join(x for x in (p.role, p.affiliation) if x)
             label = escape(p.name) + (" <em>(host)</em>" if p.is_host else "")
             if role:
                 label += f' <span class="ep-role">— {escape(role)}</span>'
-            people.append(f'<li style="{_colour_style(p.name)}">{label}</li>')
+            people.append(f'<li style="{_style(hues, p.name)}">{label}</li>')
         rows.append(
             "<tr>"
             f'<td class="ep-date">{escape(human_date(ep.date)) if ep.date else "?"}</td>'

@@ -28,6 +28,7 @@ _pyjson: Any = json.decoder
 _pyscanner: Any = json.scanner
 _OPENING = re.compile(r"^\s*[\[{]")
 _COLON = re.compile(r"\s*:")
+_KEYS = re.compile(r'"(?:segments|start)"\s*:')
 
 
 class _Located(dict[str, Any]):
@@ -40,7 +41,7 @@ class _Located(dict[str, Any]):
 def looks_like(text: str) -> bool:
     """A JSON document whose first few KB mention segments or segment timings."""
     head = text[:20000]
-    return bool(_OPENING.match(head)) and ('"segments"' in head or '"start"' in head)
+    return bool(_OPENING.match(head) and _KEYS.search(head))
 
 
 def parse(text: str, path: Path) -> Transcript:

@@ -30,7 +30,7 @@ def canonical_labels(transcript: Transcript) -> Transcript:
     """Trusted labels stay; a label that fuzzily names a roster member becomes their canonical name."""
     roster: list[Person] = transcript.meta.roster
     for sl in transcript.lines:
-        raw = sl.label or sl.speaker
+        raw = sl.speaker or sl.label
         if raw:
             sl.speaker = canonical(raw, roster) or raw
             sl.confidence = 1.0

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from ingest.models import Transcript
 from ingest.speakers.cues import LineCues, line_cues
 from ingest.speakers.model import Weights, decode
 from ingest.speakers.roster import Presence, extend_roster, presence
-from ingest.speakers.topics import TopicModel, cosine, intro_profiles, similarities
+from ingest.speakers.text import content_stems
+from ingest.speakers.topics import TopicModel, cosine, intro_profiles, turn_similarities
 
 
 def emissions(cues: list[LineCues], names: list[str], host_index: int, pres: Presence,
@@ -67,8 +69,11 @@ def attribute_unlabelled(transcript: Transcript, w: Weights) -> Transcript:
     topic = [{g: cosine(model.line_vector(t), profiles[g]) for g in guests} for t in range(len(cues))]
     path, post = decode(emissions(cues, names, host_index, pres, topic, w), cues, names, host_index, w)
     # Pass 2: guests known by what pass 1 gave them to say.
-    topic = similarities(model, [names[i] for i in path], guests)
-    path, post = decode(emissions(cues, names, host_index, pres, topic, w), cues, names, host_index, w)
+    seed = {p.name: content_stems(" ".join([p.role, p.affiliation, *pres.intro.get(p.name, [])]))
+            for p in meta.guests}
+    topic = turn_similarities(model, [names[i] for i in path], guests, seed)
+    turn_w = dataclasses.replace(w, topic=w.topic_turn)
+    path, post = decode(emissions(cues, names, host_index, pres, topic, turn_w), cues, names, host_index, w)
     for t, sl in enumerate(transcript.lines):
         sl.speaker = names[path[t]]
         sl.confidence = round(post[t][path[t]], 4)

@@ -45,6 +45,11 @@ FIRST_PERSON = re.compile(r"\b(moi|je|j|nous|notre|nos|mon|ma|mes)\b")
 SELF_ROLE = re.compile(r"\b(je suis|en tant qu|moi|nous sommes|on est|nous on)\b")
 THANKS = re.compile(r"\bmerci\b")
 GREETING = re.compile(r"\bbonjour\b")
+# A guest taking the floor from another guest, not from the host.
+REBOUND = re.compile(r"\b(pour rebondir|je rebondis|pour completer|je rejoins|je vous rejoins|comme (le )?disait)\b")
+# A bare reply: answers a greeting or a question, so it is not the greeter's or asker's line.
+REPLY = re.compile(r"^(bonjour|bonsoir|merci|oui|non|absolument|exactement|tout a fait|c est ca|bien sur)"
+                   r"( (delphine|beaucoup|oui|non|bien sur))*$")
 INTERRUPTED = re.compile(r"(\.\.\.|…)\s*$")
 QUESTION = re.compile(r"\?\s*$")
 
@@ -60,6 +65,8 @@ class LineCues:
     greets: dict[str, float] = field(default_factory=dict)  # guest greeted by name
     self_desc: dict[str, float] = field(default_factory=dict)  # "moi, je suis avocat" -> that guest
     question: bool = False
+    rebound: bool = False         # "pour rebondir": a guest answering another guest
+    reply: bool = False           # "Bonjour.", "Oui.": a bare reply
     interrupted: bool = False
     continues: bool = False       # starts lowercase or the previous line left its sentence open
     words: int = 0
@@ -101,6 +108,8 @@ def line_cues(lines: list[SpeechLine], roster: list[Person], host: Person | None
         c = LineCues(words=len(ws))
         c.question = bool(QUESTION.search(text))
         c.interrupted = bool(INTERRUPTED.search(text))
+        c.rebound = bool(REBOUND.search(folded))
+        c.reply = bool(REPLY.match(folded))
         c.continues = prev_open or (text[:1].islower())
         prev_open = not ends_sentence(text)
 

@@ -20,21 +20,24 @@ NEG = -1e9
 class Weights:
     """How much each cue counts, in log-odds units."""
 
-    host_style: float = 1.2       # per unit of host-vs-guest style
-    guest_bias: float = 1.0       # log-odds that a line with no cue is a guest's (guests talk longer)
-    named_self: float = 2.0       # penalty: nobody names themselves
+    host_style: float = 3.0       # per unit of host-vs-guest style
+    guest_bias: float = -0.5       # log-odds that a line with no cue is a guest's (guests talk longer)
+    named_self: float = 0.5       # penalty: nobody names themselves
     self_desc: float = 2.5        # "moi, je suis avocat" -> the roster's avocat
     absent: float = 12.0          # speaking before being introduced or after leaving
-    topic: float = 3.0            # similarity of the line to what the guest talks about
+    topic: float = 0.0            # similarity of the line to the host's introduction of the guest
+    topic_turn: float = 1.0       # similarity of the turn to the guest's other turns (second pass)
     stay: float = 2.0             # speakers keep the floor for several lines
     continues: float = 3.0        # an unfinished sentence goes on in the same mouth
-    after_question: float = 1.5   # a question hands the floor over
-    after_interrupted: float = 1.0
+    after_question: float = 3.0   # a question hands the floor over
+    after_interrupted: float = 2.0
     floor: float = 4.0            # the host names a guest: the next turn is theirs
     floor_decay: float = 0.6      # per line the host keeps talking after naming them
     floor_span: int = 4
     guest_to_guest: float = 1.0   # guests mostly answer the host, not each other
-    temperature: float = 1.0      # posterior sharpness, for calibrated confidences
+    reply: float = 4.0            # "Bonjour." after a greeting is the greeted one's
+    rebound: float = 3.0          # "pour rebondir": someone else takes the floor
+    temperature: float = 2.0      # posterior sharpness, for calibrated confidences
 
 
 def pending_floor(cues: list[LineCues], w: Weights) -> list[dict[str, float]]:
@@ -60,9 +63,13 @@ def transition(cues: list[LineCues], pend: list[dict[str, float]], t: int, a: in
             s -= w.after_question
         if cues[t - 1].interrupted:
             s -= w.after_interrupted
+        if cues[t].reply and (cues[t - 1].greets or cues[t - 1].question):
+            s -= w.reply
+        if cues[t].rebound:
+            s -= w.rebound
         return s
     s = w.floor * pend[t].get(names[b], 0.0)
-    if a != host_index and b != host_index:
+    if a != host_index and b != host_index and not cues[t].rebound:
         s -= w.guest_to_guest
     return s
 
@@ -75,7 +82,10 @@ def decode(emit: list[list[float]], cues: list[LineCues], names: list[str], host
     trans = [[[0.0] * k for _ in range(k)]] + [
         [[transition(cues, pend, t, a, b, names, host_index, w) for b in range(k)] for a in range(k)]
         for t in range(1, n)]
-    post = _posteriors(emit, trans, w.temperature)
+    post = _posteriors(emit, trans, 1.0)
+    # Confidences come from a flatter posterior: the decision uses the model as is, the reported
+    # probability is tempered because the hand-set scores are overconfident.
+    conf = post if w.temperature == 1.0 else _posteriors(emit, trans, w.temperature)
     # Host or guest is decided on marginals, which add up the evidence for all guests together;
     # a plain Viterbi would split a guest turn's mass between guests and hand it to the host.
     if 0 <= host_index < k:
@@ -85,7 +95,7 @@ def decode(emit: list[list[float]], cues: list[LineCues], names: list[str], host
             masked.append([e if (s == host_index) == is_host else e + NEG for s, e in enumerate(emit[t])])
         emit = masked
     path = _viterbi(emit, trans)
-    return path, post
+    return path, conf
 
 
 def _viterbi(emit: list[list[float]], trans: list[list[list[float]]]) -> list[int]:
@@ -95,7 +105,7 @@ def _viterbi(emit: list[list[float]], trans: list[list[list[float]]]) -> list[in
     for t in range(1, n):
         row, ptr = [], []
         for b in range(k):
-            best_a = max(range(k), key=lambda a, b=b: score[a] + trans[t][a][b])
+            best_a = max(range(k), key=lambda a: score[a] + trans[t][a][b])  # noqa: B023 (used at once)
             row.append(score[best_a] + trans[t][best_a][b] + emit[t][b])
             ptr.append(best_a)
         score = row

@@ -47,8 +47,7 @@ def cosine(a: Vector, b: Vector) -> float:
 
 def intro_profiles(model: TopicModel, guests: list[Person], intro: dict[str, list[str]]) -> dict[str, Vector]:
     """Each guest's first profile: role, affiliation and the host's words introducing them."""
-    from ingest.speakers.text import content_stems as cs
-
+    cs = content_stems
     out = {}
     for p in guests:
         stems = cs(f"{p.role} {p.affiliation}") * 2
@@ -58,34 +57,40 @@ def intro_profiles(model: TopicModel, guests: list[Person], intro: dict[str, lis
     return out
 
 
-def similarities(model: TopicModel, path: list[str], guests: list[str]) -> list[dict[str, float]]:
-    """For each line, cosine with each guest's lines elsewhere (outside the line's own turn in `path`)."""
+def turn_similarities(model: TopicModel, path: list[str], guests: list[str],
+                      seed: dict[str, list[str]]) -> list[dict[str, float]]:
+    """For each line, how much its whole turn (in `path`) sounds like each guest's other turns.
+
+    A turn says more than a line: twelve lines about quantum sensors point at the quantum guest
+    even if no single line does. `seed` stems (role, affiliation, introduction) start each profile.
+    """
     n = len(path)
-    # Turn spans in the current decoding.
-    turn_of = [0] * n
-    for t in range(1, n):
-        turn_of[t] = turn_of[t - 1] + (path[t] != path[t - 1])
-    totals: dict[str, Counter[str]] = {g: Counter() for g in guests}
-    per_turn: dict[int, Counter[str]] = {}
-    for t, who in enumerate(path):
-        if who in totals:
-            totals[who].update(model.stems[t])
-            per_turn.setdefault(turn_of[t], Counter()).update(model.stems[t])
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for t in range(1, n + 1):
+        if t == n or path[t] != path[start]:
+            spans.append((start, t))
+            start = t
+    totals: dict[str, Counter[str]] = {g: Counter(seed.get(g, [])) for g in guests}
+    bags = []
+    for a, b in spans:
+        bag: Counter[str] = Counter()
+        for t in range(a, b):
+            bag.update(model.stems[t])
+        bags.append(bag)
+        if path[a] in totals:
+            totals[path[a]].update(bag)
     whole = {g: model.vector(list(totals[g].elements())) for g in guests}
-    without_turn: dict[tuple[int, str], Vector] = {}
-    out = []
-    for t in range(n):
-        line = model.line_vector(t)
+    out: list[dict[str, float]] = [{} for _ in range(n)]
+    for (a, b), bag in zip(spans, bags):
+        vec = model.vector(list(bag.elements()))
         sims = {}
         for g in guests:
-            if path[t] == g:
-                key = (turn_of[t], g)
-                if key not in without_turn:
-                    rest = totals[g] - per_turn.get(turn_of[t], Counter())
-                    without_turn[key] = model.vector(list(rest.elements())) if rest else {}
-                vec = without_turn[key]
-            else:
-                vec = whole[g]
-            sims[g] = cosine(line, vec)
-        out.append(sims)
+            prof = whole[g]
+            if path[a] == g:
+                rest = totals[g] - bag
+                prof = model.vector(list(rest.elements())) if rest else {}
+            sims[g] = cosine(vec, prof)
+        for t in range(a, b):
+            out[t] = sims
     return out

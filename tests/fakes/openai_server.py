@@ -19,6 +19,7 @@ Modes (settable per server, and changeable between calls through `fake.mode`):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -56,7 +57,7 @@ class FakeOpenAI:
                  model: str = "fake-model") -> None:
         if script is None:
             script = "OK"
-        self.script: Script = (lambda _body, _text=script: _text) if isinstance(script, str) else script
+        self.script: Script = _constant(script) if isinstance(script, str) else script
         self.mode: Mode = mode
         self.delay_s = delay_s
         self.model = model
@@ -70,7 +71,8 @@ class FakeOpenAI:
         else:
             self._server = _Server(("127.0.0.1", 0), _Handler, self)
             self.port = int(self._server.server_address[1])
-            self._thread = threading.Thread(target=self._server.serve_forever, name="fake-openai", daemon=True)
+            self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-openai",
+                                            daemon=True)
             self._thread.start()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
 
@@ -143,10 +145,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         fake.requests.append(body)
         fake.headers.append({k.lower(): v for k, v in self.headers.items()})
-        try:
+        # The client may give up (its timeout) before we finish: that is the point of slow/stall.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self._answer(fake, body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (its timeout) before we finished: that is the point of slow/stall
 
     def _answer(self, fake: FakeOpenAI, body: dict[str, Any]) -> None:
         mode = fake.mode
@@ -209,6 +210,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
+
+
+def _constant(text: str) -> Script:
+    def reply(_body: dict[str, Any]) -> Reply:
+        return text
+
+    return reply
 
 
 def _error(message: str, kind: str) -> dict[str, Any]:

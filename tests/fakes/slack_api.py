@@ -30,6 +30,7 @@ class Call:
     method: str
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    response: dict[str, Any] = field(default_factory=dict)  # what the fake answered (Web API calls only)
 
 
 class FakeSlackAPI:
@@ -53,8 +54,9 @@ class FakeSlackAPI:
                     return
                 method = self.path.split("?")[0].removeprefix("/api/")
                 token = self.headers.get("Authorization", "").removeprefix("Bearer ")
-                fake._record(Call(method, body, {**dict(self.headers), "token": token}))
-                self._send(200, json.dumps(fake._respond(method, body)), "application/json; charset=utf-8")
+                answer = fake._respond(method, body)
+                fake._record(Call(method, body, {**dict(self.headers), "token": token}, answer))
+                self._send(200, json.dumps(answer), "application/json; charset=utf-8")
 
             def _send(self, status: int, payload: str, content_type: str) -> None:
                 data = payload.encode("utf-8")
@@ -122,6 +124,7 @@ class FakeSlackAPI:
             self._changed.notify_all()
 
     def _next_ts(self) -> str:
+        # Called from several handler threads; itertools.count is atomic under the GIL.
         return f"{1765450000 + next(self._ts)}.{next(self._ts):06d}"
 
     def _respond(self, method: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -69,6 +69,28 @@ def escape_mrkdwn(text: str) -> str:
     return _BROADCAST.sub("@\u2060\\1", escaped)
 
 
+_MD_BOLD = re.compile(r"\*\*([^*\n]{1,200}?)\*\*")
+_MD_BULLET = re.compile(r"^([ \t]*)[-*] ", re.MULTILINE)
+
+
+def answer_mrkdwn(text: str) -> str:
+    """The Assistant's Markdown answer as safe Slack mrkdwn.
+
+    The Assistant marks speaker names `**bold**` and lists quotes as `- ` bullets; those become Slack's `*bold*`
+    and `•`. Everything else, the quoted transcript text included, goes through `escape_mrkdwn`.
+    """
+    text = _MD_BULLET.sub(lambda m: m.group(1) + "\u2022 ", text)
+    out: list[str] = []
+    last = 0
+    for match in _MD_BOLD.finditer(text):
+        out.append(escape_mrkdwn(text[last : match.start()]))
+        inner = match.group(1).strip()
+        out.append(f"*{escape_mrkdwn(inner)}*" if inner else "")
+        last = match.end()
+    out.append(escape_mrkdwn(text[last:]))
+    return "".join(out)
+
+
 def link(url: str, label: str) -> str:
     """A mrkdwn link `<url|label>`; characters that would end the link early are encoded, the label escaped."""
     safe_url = url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
@@ -133,10 +155,13 @@ def context(text: str) -> Block:
 def citation_text(citation: Citation) -> str:
     """`*[1]* *Speaker* · 2025-12-11 · <url|07:13>` then the quote as a blockquote."""
     when = citation.date or citation.episode_title or citation.episode_id
-    parts = [f"*[{citation.n}]*", f"*{escape_mrkdwn(citation.speaker or 'Unknown speaker')}*", escape_mrkdwn(when)]
     stamp = format_time(citation.start)
-    parts.append(link(citation.url, stamp) if citation.url else stamp)
-    head = " · ".join(parts)
+    parts = [
+        f"*{escape_mrkdwn(citation.speaker or 'Unknown speaker')}*",
+        escape_mrkdwn(when),
+        link(citation.url, stamp) if citation.url else stamp,
+    ]
+    head = f"*[{citation.n}]* " + " · ".join(parts)
     quote = " ".join(citation.quote.split())
     if len(quote) > QUOTE_MAX_CHARS:
         quote = quote[: QUOTE_MAX_CHARS - 1].rstrip() + "…"
@@ -148,7 +173,7 @@ def citation_text(citation: Citation) -> str:
 def answer_blocks(answer: Answer) -> list[Block]:
     """Every block of an answer: the text in ≤3000-char sections, any notice, then the numbered citations."""
     body = answer.answer.strip() or (REFUSAL_DEFAULT if answer.refused else "")
-    blocks = [section(piece) for piece in split_text(escape_mrkdwn(body))]
+    blocks = [section(piece) for piece in split_text(answer_mrkdwn(body))]
     if answer.notice:
         blocks.append(context(":warning: " + escape_mrkdwn(answer.notice)))
     if answer.citations:
@@ -197,7 +222,7 @@ def answer_messages(answer: Answer) -> list[SlackMessage]:
     """The answer as one or more messages: the first replaces the placeholder, the rest follow in the thread."""
     pages = paginate(answer_blocks(answer))
     body = answer.answer.strip() or REFUSAL_DEFAULT
-    messages = [SlackMessage(text=fallback_text(body), blocks=pages[0] if pages else [])]
+    messages = [SlackMessage(text=fallback_text(_MD_BOLD.sub(r"\1", body)), blocks=pages[0] if pages else [])]
     for number, page in enumerate(pages[1:], start=2):
         messages.append(SlackMessage(text=f"(continued, part {number} of {len(pages)})", blocks=page))
     return messages

@@ -1,0 +1,127 @@
+"""Speaker attribution on the real sample transcripts, and the human corrections sidecar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evals.attribution import GOLD_DIR, line_accuracy, load_gold, pair_up
+from ingest.errors import TranscriptError
+from ingest.models import EpisodeMeta, Person, SpeechLine, Transcript
+from ingest.parse import parse_file
+from ingest.speakers import attribute
+from ingest.speakers.corrections import apply, load, sidecar_path
+
+ROOT = Path(__file__).resolve().parents[2]
+JUNE = ROOT / "data" / "transcripts" / "smart-tech-2025-06-19.txt"
+DECEMBER = ROOT / "data" / "transcripts" / "smart-tech-2025-12-11.txt"
+# Measured 60.8% line accuracy on the whole 06-19 gold; this guards against regressions only.
+JUNE_MIN_ACCURACY = 0.58
+
+
+@pytest.fixture(scope="module")
+def june() -> Transcript:
+    return attribute(parse_file(JUNE))
+
+
+@pytest.fixture(scope="module")
+def december() -> Transcript:
+    return attribute(parse_file(DECEMBER))
+
+
+def by_line(transcript: Transcript, number: int) -> SpeechLine:
+    return next(sl for sl in transcript.lines if sl.line == number)
+
+
+def test_every_line_gets_a_roster_speaker_and_a_probability(june: Transcript, december: Transcript) -> None:
+    for t in (june, december):
+        names = {p.name for p in t.meta.roster}
+        assert all(sl.speaker in names for sl in t.lines)
+        assert all(0.0 <= sl.confidence <= 1.0 for sl in t.lines)
+
+
+def test_floor_given_by_first_name_goes_to_that_guest(june: Transcript) -> None:
+    # 02:10 "Alain ?" then 02:11 "Ça dépend de ce qu'on met derrière campus."
+    assert by_line(june, 41).text == "Alain ?"
+    assert by_line(june, 41).speaker == "Delphine Sabattier"
+    assert by_line(june, 42).speaker == "Alain Staron"
+    # 02:16 "Dorothée ?" then her answer about the campus cyber.
+    assert by_line(june, 47).speaker == "Dorothée Decrop"
+
+
+def test_bonjour_delphine_is_a_guest_answering_the_host(december: Transcript) -> None:
+    # "Et puis Julien Pillot aussi est avec nous, bonjour Julien." / "Bonjour Delphine."
+    assert by_line(december, 13).text == "Bonjour Delphine."
+    assert by_line(december, 12).speaker == "Delphine Sabattier"
+    assert by_line(december, 13).speaker == "Julien Pillot"
+
+
+def test_remote_guest_missing_from_the_description_joins_the_roster(december: Transcript) -> None:
+    eric = december.meta.person("Eric Haddad")
+    assert eric is not None and not eric.is_host
+    # "Vous êtes le président exécutif de NumSpot, donc co-entreprise."
+    assert eric.role == "président exécutif"
+    assert eric.affiliation == "NumSpot"
+    # "Bonjour Eric." is answered by him.
+    assert by_line(december, 25).speaker == "Eric Haddad"
+
+
+def test_description_guests_are_not_duplicated(june: Transcript) -> None:
+    # Marc Kaplan is "connecté" too, but the description already names him.
+    assert [p.name for p in june.meta.guests] == ["Louis Soris", "Marc Kaplan", "Dorothée Decrop", "Alain Staron"]
+
+
+def test_line_accuracy_on_june_gold_does_not_regress(june: Transcript) -> None:
+    gold = load_gold(GOLD_DIR / "smart-tech-2025-06-19.speakers.tsv")
+    assert line_accuracy(pair_up(june.lines, gold)) >= JUNE_MIN_ACCURACY
+
+
+def test_labelled_transcripts_keep_labels_mapped_to_canonical_names() -> None:
+    meta = EpisodeMeta(episode_id="x", title="x", host=Person("Delphine Sabattier", is_host=True),
+                       guests=[Person("Imène Kabouya"), Person("Audrey Maurel")])
+    lines = [SpeechLine(1, 0.0, "Bonjour, bienvenue à tous", label="Delphine"),
+             SpeechLine(2, 5.0, "Oui, tout à fait.", label="Imen Kabouya"),
+             SpeechLine(3, 9.0, "Clairement.", label="Audrey Morel"),
+             SpeechLine(4, 12.0, "Bonjour.", label="Régie")]
+    out = attribute(Transcript(meta=meta, lines=lines, labelled=True))
+    assert [sl.speaker for sl in out.lines] == ["Delphine Sabattier", "Imène Kabouya", "Audrey Maurel", "Régie"]
+    assert all(sl.confidence == 1.0 for sl in out.lines)
+
+
+def test_corrections_set_speaker_with_full_confidence(tmp_path: Path) -> None:
+    transcript = attribute(parse_file(JUNE))
+    side = sidecar_path(tmp_path / JUNE.name)
+    assert side.name == "smart-tech-2025-06-19.txt.corrections.tsv"
+    side.write_text("# checked by ear\nfirst_line\tlast_line\tspeaker\n50\t54\tLouis Sorris\n"
+                    "203\t203\tMarc Kaplan\n", encoding="utf-8")
+    apply(transcript, load(side))
+    assert {by_line(transcript, n).speaker for n in range(50, 55)} == {"Louis Soris"}
+    assert by_line(transcript, 203).speaker == "Marc Kaplan"
+    assert by_line(transcript, 54).confidence == 1.0
+
+
+@pytest.mark.parametrize("row, message", [
+    ("50\t54", "3 tab-separated columns"),
+    ("fifty\t54\tLouis Soris", "positive integers"),
+    ("54\t50\tLouis Soris", "bad range"),
+])
+def test_bad_correction_rows_name_file_and_line(tmp_path: Path, row: str, message: str) -> None:
+    side = tmp_path / "ep.txt.corrections.tsv"
+    side.write_text(f"# header comment\n12\t12\tDorothée Decrop\n{row}\n", encoding="utf-8")
+    with pytest.raises(TranscriptError) as info:
+        load(side)
+    assert info.value.path == str(side)
+    assert info.value.line == 3
+    assert message in str(info.value)
+
+
+def test_unknown_speaker_in_corrections_names_the_roster(tmp_path: Path) -> None:
+    transcript = attribute(parse_file(JUNE))
+    side = tmp_path / "ep.txt.corrections.tsv"
+    side.write_text("12\t12\tDorothée Decrop\n45\t45\tSébastien Lecornu\n", encoding="utf-8")
+    with pytest.raises(TranscriptError) as info:
+        apply(transcript, load(side))
+    assert info.value.line == 2
+    assert "Sébastien Lecornu" in str(info.value)
+    assert "Alain Staron" in str(info.value)  # the roster is listed
