@@ -92,7 +92,8 @@ class Judge:
                 messages=[{"role": "system", "content": SYSTEM},
                           {"role": "user", "content": prompt(question, language, answer, citations, key_facts)}],
             )
-        except OpenAIError as exc:
+            content = reply.choices[0].message.content if reply.choices else None
+        # A broken body surfaces as a decode error (ValueError) or an odd object, not as an OpenAIError.
+        except (OpenAIError, ValueError, AttributeError, TypeError) as exc:
             return Verdict(None, None, None, error=f"judge endpoint failed: {exc.__class__.__name__}: {exc}")
-        content = reply.choices[0].message.content if reply.choices else None
         return parse_verdict(content or "")

@@ -182,7 +182,8 @@ def build_messages(question: str, language: str, citations: list[Citation],
 
 # --- verification -------------------------------------------------------------------------------------------
 
-_MARKER_RE = re.compile(r"[ \t]*\[(\s*\d+(?:\s*(?:,|;|-|–)\s*\d+)*\s*)\]")
+# [1], [1, 3], [2-4]; small models also write [segment 1] or [id=1].
+_MARKER_RE = re.compile(r"[ \t]*\[(?:(?:segments?|id)\s*[:=#]?\s*)?(\s*\d+(?:\s*(?:,|;|-|–)\s*\d+)*\s*)\]", re.I)
 _QUOTE_RE = re.compile(r"«([^»\n]*)»|“([^”\n]*)”|\"([^\"\n]*)\"|„([^“”\n]*)[“”]")
 # A sentence ends after . ! ? … (possibly closed by a quote mark and followed by its markers) and whitespace,
 # or at a line break.

@@ -189,11 +189,11 @@ class ChatUI:
                 name = safe_name(upload)
                 size = Path(upload).stat().st_size
                 if not name:
-                    report.append(f"❌ `{html.escape(str(upload))}`: not a usable file name")
+                    report.append(f"✗ `{html.escape(str(upload))}`: not a usable file name")
                 elif size > MAX_UPLOAD_BYTES:
-                    report.append(f"❌ `{html.escape(name)}`: {size / 1e6:.1f} MB is over the 20 MB limit; nothing ingested")
+                    report.append(f"✗ `{html.escape(name)}`: {size / 1e6:.1f} MB is over the 20 MB limit; nothing ingested")
                 elif (staging / name).exists():
-                    report.append(f"❌ `{html.escape(name)}`: uploaded twice; ingested once")
+                    report.append(f"✗ `{html.escape(name)}`: uploaded twice; ingested once")
                 else:
                     target = staging / name
                     shutil.copyfile(upload, target)
@@ -208,15 +208,17 @@ class ChatUI:
                     try:
                         results = self.assistant.ingest(staged, progress=tick)
                     except TranscriptError as exc:
-                        report.append(f"❌ {_describe_error(exc, staging)}; nothing was changed")
+                        report.append(f"✗ {_describe_error(exc, staging)}; nothing was changed")
                         results = []
                 for r in results:
                     name = PurePosixPath(r.path).name or r.path
                     if r.status == "failed":
-                        report.append(f"❌ `{html.escape(name)}`: {html.escape(_strip(r.error or 'failed', staging))}; nothing was changed")
+                        # The error already names file and line (`name.txt:8: ...`); only our staging folder is cut.
+                        error = _strip(r.error or f"{name}: failed", staging)
+                        report.append(f"✗ {html.escape(error, quote=False)}; nothing was changed")
                     else:
                         report.append(
-                            f"✅ `{html.escape(name)}` → **{html.escape(r.episode_id)}**: {r.status} "
+                            f"✓ `{html.escape(name)}` → **{html.escape(r.episode_id)}**: {r.status} "
                             f"({r.turns} turns, {r.chunks} chunks)"
                         )
         finally:
@@ -280,8 +282,8 @@ def build_blocks(assistant: Assistant) -> gr.Blocks:
                             placeholder="What did Julien Pillot say about public procurement?",
                             show_label=False, scale=8, elem_id="question", lines=1,
                         )
-                        send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
-                        clear = gr.Button("New chat", scale=1, min_width=80, elem_id="new-chat")
+                        send = gr.Button("Ask", variant="primary", scale=0, min_width=90, elem_id="ask")
+                        clear = gr.Button("New chat", scale=0, min_width=110, elem_id="new-chat")
                 with gr.Column(scale=2, min_width=300):
                     gr.Markdown("### Cited segments", elem_id="cites-title")
                     cites = gr.HTML(viewer.render_citations([]), elem_id="cites")

@@ -19,7 +19,7 @@ from rag.types import Citation, EpisodeDetail, EpisodeSummary, TurnView
 # Below this a turn's speaker came from a weak guess (attribution), and the page says so.
 LOW_CONFIDENCE = 0.5
 # Two speakers of one episode never get hues closer than this (degrees on the colour wheel).
-MIN_HUE_GAP = 40
+MIN_HUE_GAP = 50
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _HL = re.compile(r"^\s*(\d{1,7})\s*(?:-\s*(\d{1,7}))?\s*$")
@@ -63,21 +63,22 @@ def speaker_colour(name: str) -> int:
 def speaker_hues(roster: Iterable[str], extras: Iterable[str] = ()) -> dict[str, int]:
     """Hues for the people of one episode, at least MIN_HUE_GAP degrees apart so they can be told apart.
 
-    Each name starts from its own `speaker_colour`; one that falls too close to a hue already taken moves on
-    by steps. The result depends only on the set of names, so the viewer and the citation panel agree.
+    Each name takes its own `speaker_colour` if free, else the nearest free hue. The result depends only on the set of names, so the viewer and the citation panel agree.
     `extras` (speakers not on the roster, e.g. "Unknown") are placed afterwards and never move roster hues.
     """
     hues: dict[str, int] = {}
     for group in (roster, extras):
         names = sorted({n for n in group if n not in hues}, key=lambda n: (speaker_colour(n), n))
         for name in names:
-            hue = speaker_colour(name)
-            for _ in range(360 // MIN_HUE_GAP):
-                if all(_hue_distance(hue, h) >= MIN_HUE_GAP for h in hues.values()):
-                    break
-                hue = (hue + MIN_HUE_GAP) % 360
-            hues[name] = hue
+            own = speaker_colour(name)
+            # The free hue nearest the speaker's own; when the wheel is full, the one farthest from the rest.
+            candidates = sorted(range(360), key=lambda h: (_hue_distance(h, own), h))
+            hues[name] = max(candidates, key=lambda h: min(_room(h, hues.values()), MIN_HUE_GAP))
     return hues
+
+
+def _room(hue: int, taken: Iterable[int]) -> int:
+    return min((_hue_distance(hue, h) for h in taken), default=360)
 
 
 def _hue_distance(a: int, b: int) -> int:
@@ -129,7 +130,8 @@ def render_turn(
     )
     if lines:
         anchors = ""
-        body = " ".join(_render_line(line, highlight) for line in lines)
+        # The space between lines sits inside the span, so a highlighted run of lines reads as one block.
+        body = "".join(_render_line(line, highlight, last=i == len(lines) - 1) for i, line in enumerate(lines))
     else:
         anchors = "".join(
             f'<span class="line" id="L{n}"></span>' for n in range(turn.first_line + 1, turn.last_line + 1)
@@ -148,7 +150,7 @@ def render_turn(
     )
 
 
-def _render_line(line: SpeechLine, highlight: tuple[int, int] | None) -> str:
+def _render_line(line: SpeechLine, highlight: tuple[int, int] | None, last: bool = True) -> str:
     classes = ["ln"]
     if highlight and highlight[0] <= line.line <= highlight[1]:
         classes.append("hl")
@@ -156,7 +158,8 @@ def _render_line(line: SpeechLine, highlight: tuple[int, int] | None) -> str:
     if line.confidence < LOW_CONFIDENCE:
         classes.append("low")
         title += f" · speaker uncertain ({line.confidence:.2f})"
-    return f'<span class="{" ".join(classes)}" id="L{line.line}" title="{escape(title)}">{escape(line.text)}</span>'
+    text = escape(line.text) + ("" if last else " ")
+    return f'<span class="{" ".join(classes)}" id="L{line.line}" title="{escape(title)}">{text}</span>'
 
 
 def lines_by_turn(turns: Sequence[TurnView], lines: Sequence[SpeechLine]) -> list[list[SpeechLine]]:
@@ -181,7 +184,10 @@ _PAGE_CSS = """
 body { margin:0; font: 16px/1.55 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif;
        color: var(--ink); background: var(--bg); }
 .page { max-width: 860px; margin: 0 auto; padding: 24px 20px 80px; }
-nav a { color: #0969da; text-decoration: none; font-size: 14px; }
+nav { position: sticky; top: 0; z-index: 2; background: var(--bg); padding: 8px 0; display: flex; gap: 16px;
+      align-items: baseline; border-bottom: 1px solid var(--line); font-size: 14px; }
+nav a { color: #0969da; text-decoration: none; }
+nav .nav-title { color: var(--muted); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 h1 { font-size: 24px; margin: 8px 0 4px; }
 .meta { color: var(--muted); margin: 0 0 12px; font-size: 14px; }
 .meta a { color: #0969da; }
@@ -260,7 +266,8 @@ def render_episode_page(
         "<!doctype html>\n"
         f'<html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(summary.title)} · debrief</title><style>{_PAGE_CSS}</style></head>"
-        f'<body><div class="page"><nav><a href="/">← back to the chat</a></nav>'
+        f'<body><div class="page"><nav><a href="/">← back to the chat</a>'
+        f'<span class="nav-title">{escape(summary.title)}</span></nav>'
         f"<h1>{escape(summary.title)}</h1><p class=\"meta\">{meta}</p>{_roster(summary, hues)}{legend}"
         f'<main id="transcript">\n{turns}\n</main></div><script>{_PAGE_SCRIPT}</script></body></html>'
     )
@@ -290,7 +297,12 @@ def render_citations(citations: list[Citation], episodes: Sequence[EpisodeSummar
         hues = episode_hues(summary, [c.speaker]) if summary else {}
         when = human_date(c.date) if c.date else c.episode_title
         uncertain = (
-            ' <span class="cite-mark" title="speaker uncertain">?</span>' if c.confidence < LOW_CONFIDENCE else ""
+            (
+                f' <span class="cite-mark" title="speaker uncertain (confidence {c.confidence:.2f})">'
+                "? speaker uncertain</span>"
+            )
+            if c.confidence < LOW_CONFIDENCE
+            else ""
         )
         # The card is a link to our viewer; the video/source link sits outside it (links cannot nest).
         cards.append(

@@ -1,8 +1,10 @@
 """Speaker attribution: give every speech line of a transcript a roster speaker and a confidence.
 
 Labelled transcripts keep their labels (mapped to canonical roster names when they match).
-Unlabelled ones go through a scored sequence model (see `model`): cues per line (`cues`), who is
-present when (`roster`), what each guest talks about (`topics`), then Viterbi and forward-backward.
+Unlabelled ones: subtitle fragments are rebuilt into sentence units (`units`), each unit gets
+general style features (`features`), a logistic regression says host or guest, and a hidden
+Markov chain that remembers the last guest decodes who speaks (`model`). Its parameters are
+learned on labelled episodes (`train`) and shipped in `model_weights.json`.
 """
 
 from __future__ import annotations
@@ -10,20 +12,20 @@ from __future__ import annotations
 from ingest.models import Person, Transcript
 from ingest.names import canonical
 from ingest.speakers.attribution import attribute_unlabelled
-from ingest.speakers.model import Weights
+from ingest.speakers.model import Params
 
-__all__ = ["Weights", "attribute", "canonical_labels"]
+__all__ = ["Params", "attribute", "canonical_labels"]
 
 
-def attribute(transcript: Transcript, weights: Weights | None = None) -> Transcript:
+def attribute(transcript: Transcript, params: Params | None = None) -> Transcript:
     """Give every SpeechLine a `speaker` (canonical roster name) and a `confidence` in [0, 1].
 
     Extends `transcript.meta.guests` with remote guests the host introduces but the description
-    omits. Returns the same transcript object, modified.
+    omits. `params` defaults to the shipped trained model. Returns the same transcript, modified.
     """
     if transcript.labelled:
         return canonical_labels(transcript)
-    return attribute_unlabelled(transcript, weights or Weights())
+    return attribute_unlabelled(transcript, params)
 
 
 def canonical_labels(transcript: Transcript) -> Transcript:

@@ -1,80 +1,84 @@
-"""The attribution pipeline for unlabelled transcripts: roster, cues, two decoding passes."""
+"""The attribution pipeline for unlabelled transcripts: roster, units, features, decoding."""
 
 from __future__ import annotations
 
-import dataclasses
-import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
 
 from ingest.models import Transcript
-from ingest.speakers.cues import LineCues, line_cues
-from ingest.speakers.model import Weights, decode
-from ingest.speakers.roster import Presence, extend_roster, presence
-from ingest.speakers.text import content_stems
-from ingest.speakers.topics import TopicModel, cosine, intro_profiles, turn_similarities
+from ingest.speakers.content import content_scores
+from ingest.speakers.features import UnitInfo, unit_features
+from ingest.speakers.model import WEIGHTS_FILE, Decoded, Params, decode, host_probability
+from ingest.speakers.roster import extend_roster, presence
+from ingest.speakers.units import Unit, build_units
 
 
-def emissions(cues: list[LineCues], names: list[str], host_index: int, pres: Presence,
-              topic: list[dict[str, float]], w: Weights) -> list[list[float]]:
-    """Score of each speaker for each line from that line's cues alone.
-
-    Two separate questions: is it the host or a guest (style cues), and if a guest, which one
-    (names, self-descriptions, topic, presence). The second is a softmax over the guests present,
-    so evidence about *which* guest never moves the host-versus-guest balance.
-    """
-    out = []
-    for t, c in enumerate(cues):
-        logits: dict[int, float] = {}
-        for i, name in enumerate(names):
-            if i == host_index or not pres.available(name, t):
-                continue
-            s = w.topic * topic[t].get(name, 0.0) + w.self_desc * c.self_desc.get(name, 0.0)
-            if name in c.named:
-                s -= w.named_self
-            logits[i] = s
-        norm = max(logits.values()) - w.guest_bias if logits else 0.0
-        row = []
-        for i in range(len(names)):
-            if i == host_index:
-                row.append(w.host_style * c.host_style)
-            elif i in logits:
-                row.append(logits[i] - norm)
-            else:
-                row.append(-w.absent)
-        out.append(row)
-    return out
+@lru_cache(maxsize=1)
+def shipped_params() -> Params:
+    """The parameters trained on the labelled episodes (`python -m ingest.speakers.train`)."""
+    return Params.load(WEIGHTS_FILE)
 
 
-def _lse(xs: list[float]) -> float:
-    m = max(xs)
-    return m + math.log(sum(math.exp(x - m) for x in xs))
+@dataclass
+class Prepared:
+    """An episode turned into what the model reads: units, features, facts, who may speak when."""
+
+    units: list[Unit]
+    x: np.ndarray
+    infos: list[UnitInfo]
+    guests: list[str]
+    available: list[list[bool]]
+    seeds: list[str]
 
 
-def attribute_unlabelled(transcript: Transcript, w: Weights) -> Transcript:
-    """Attribute every line of an unlabelled transcript in place; returns it."""
+def prepare(transcript: Transcript) -> Prepared:
+    """Extend the roster, rebuild units and compute their features (no learned parameter involved)."""
     extend_roster(transcript)
     meta = transcript.meta
-    roster = meta.roster
-    if not roster:
-        for sl in transcript.lines:
-            sl.speaker, sl.confidence = None, 0.0
-        return transcript
-    names = [p.name for p in roster]
-    host_index = 0 if meta.host else -1
+    units = build_units(transcript.lines)
+    x, infos = unit_features(units, meta.roster, meta.host, len(transcript.lines))
     guests = [p.name for p in meta.guests]
     pres = presence(transcript)
-    cues = line_cues(transcript.lines, roster, meta.host)
-    model = TopicModel(transcript.lines)
-    # Pass 1: guests known only by the host's introduction of them.
-    profiles = intro_profiles(model, meta.guests, pres.intro)
-    topic = [{g: cosine(model.line_vector(t), profiles[g]) for g in guests} for t in range(len(cues))]
-    path, post = decode(emissions(cues, names, host_index, pres, topic, w), cues, names, host_index, w)
-    # Pass 2: guests known by what pass 1 gave them to say.
-    seed = {p.name: content_stems(" ".join([p.role, p.affiliation, *pres.intro.get(p.name, [])]))
-            for p in meta.guests}
-    topic = turn_similarities(model, [names[i] for i in path], guests, seed)
-    turn_w = dataclasses.replace(w, topic=w.topic_turn)
-    path, post = decode(emissions(cues, names, host_index, pres, topic, turn_w), cues, names, host_index, w)
-    for t, sl in enumerate(transcript.lines):
-        sl.speaker = names[path[t]]
-        sl.confidence = round(post[t][path[t]], 4)
+    available = [[pres.available(g, u.last) for g in guests] for u in units]
+    seeds = [" ".join([p.role, p.affiliation, *pres.intro.get(p.name, [])]) for p in meta.guests]
+    return Prepared(units, x, infos, guests, available, seeds)
+
+
+def run(prep: Prepared, params: Params) -> Decoded:
+    """Decode a prepared episode: a first pass, then (if its weight is set) a second pass that also
+    weighs how much each unit sounds like what each guest said in the first pass."""
+    p_host = host_probability(prep.x, params)
+    first = decode(prep.units, prep.infos, p_host, prep.guests, prep.available, params)
+    if not params.content:
+        return first
+    content = content_scores(prep.units, first.posterior[:, 1:], prep.seeds)
+    return decode(prep.units, prep.infos, p_host, prep.guests, prep.available, params, content)
+
+
+def attribute_unlabelled(transcript: Transcript, params: Params | None = None) -> Transcript:
+    """Attribute every line of an unlabelled transcript in place; returns it."""
+    meta = transcript.meta
+    if not meta.host or not transcript.lines:
+        for sl in transcript.lines:
+            sl.speaker, sl.confidence = (meta.host.name if meta.host else None), 0.0
+        return transcript
+    prep = prepare(transcript)
+    if not prep.guests:
+        for sl in transcript.lines:
+            sl.speaker, sl.confidence = meta.host.name, 1.0
+        return transcript
+    return apply_decoded(transcript, prep, run(prep, params or shipped_params()))
+
+
+def apply_decoded(transcript: Transcript, prep: Prepared, out: Decoded) -> Transcript:
+    """Write the decoded speaker and its posterior onto every line of each unit."""
+    host = transcript.meta.host.name if transcript.meta.host else ""
+    names = [host, *prep.guests]
+    for u, who, post in zip(prep.units, out.path, out.posterior, strict=True):
+        for i in u.indexes:
+            sl = transcript.lines[i]
+            sl.speaker = names[who + 1]
+            sl.confidence = round(float(post[who + 1]), 4)
     return transcript

@@ -1,142 +1,245 @@
-"""A scored linear chain over speakers: cues give each line a score per speaker (emission), the
-show's rhythm scores each change of speaker (transition), Viterbi finds the best sequence and
-forward-backward gives each line the probability of its speaker (the confidence).
+"""The learned model: a logistic regression for "host or guest?" per unit, and a hidden Markov
+chain over units whose states remember the last guest who spoke.
 
-Scores are log-potentials; the weights below were set by hand and tuned on the first half of the
-2025-06-19 gold file only (the second half and the 2025-12-11 gold are held out).
+States: H(m) = the host speaking, m = the last guest who spoke (or nobody yet), and G(g) = guest g
+speaking. Remembering m is what lets the chain hand the floor back to the guest the host just
+interrupted, the most common move of the show. Transition probabilities are counted on labelled
+episodes per boundary kind (after a question or not, inside an unpunctuated stretch or not) and
+bent by the floor: a guest named by the previous unit is likely next.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
-from ingest.speakers.cues import LineCues
+import numpy as np
 
-NEG = -1e9
+from ingest.speakers.features import UnitInfo, feature_names
+from ingest.speakers.units import Unit
 
-
-@dataclass(frozen=True)
-class Weights:
-    """How much each cue counts, in log-odds units."""
-
-    host_style: float = 3.0       # per unit of host-vs-guest style
-    guest_bias: float = -0.5       # log-odds that a line with no cue is a guest's (guests talk longer)
-    named_self: float = 0.5       # penalty: nobody names themselves
-    self_desc: float = 2.5        # "moi, je suis avocat" -> the roster's avocat
-    absent: float = 12.0          # speaking before being introduced or after leaving
-    topic: float = 0.0            # similarity of the line to the host's introduction of the guest
-    topic_turn: float = 1.0       # similarity of the turn to the guest's other turns (second pass)
-    stay: float = 2.0             # speakers keep the floor for several lines
-    continues: float = 3.0        # an unfinished sentence goes on in the same mouth
-    after_question: float = 3.0   # a question hands the floor over
-    after_interrupted: float = 2.0
-    floor: float = 4.0            # the host names a guest: the next turn is theirs
-    floor_decay: float = 0.6      # per line the host keeps talking after naming them
-    floor_span: int = 4
-    guest_to_guest: float = 1.0   # guests mostly answer the host, not each other
-    reply: float = 4.0            # "Bonjour." after a greeting is the greeted one's
-    rebound: float = 3.0          # "pour rebondir": someone else takes the floor
-    temperature: float = 2.0      # posterior sharpness, for calibrated confidences
+WEIGHTS_FILE = Path(__file__).with_name("model_weights.json")
+CONTEXTS = ("sent", "sent?", "sent@", "loose", "loose?", "loose@")
+# Floor strengths under this are mentions, not hand-overs.
+FLOOR_MIN = 0.4
+# Decisive conventions (feature -> logit offset towards the host), see `prior_logits`.
+PRIOR_LOGITS = {"names_host": -4.0, "greets": 2.0}
 
 
-def pending_floor(cues: list[LineCues], w: Weights) -> list[dict[str, float]]:
-    """For each line, the guests recently given the floor and how strongly (decaying with distance)."""
-    out: list[dict[str, float]] = []
-    for t in range(len(cues)):
-        pend: dict[str, float] = {}
-        for k in range(1, w.floor_span + 1):
-            if t - k < 0:
-                break
-            for name, s in cues[t - k].floor.items():
-                pend[name] = max(pend.get(name, 0.0), s * w.floor_decay ** (k - 1))
-        out.append(pend)
+@dataclass
+class Params:
+    """Everything learned: classifier weights, transition probabilities, emission scale, temperature."""
+
+    weights: list[float] = field(default_factory=list)
+    host_prior: float = 0.35
+    switch_host: dict[str, float] = field(default_factory=lambda: dict.fromkeys(CONTEXTS, 0.3))
+    switch_guest: dict[str, float] = field(default_factory=lambda: dict.fromkeys(CONTEXTS, 0.3))
+    to_named: float = 0.8      # host -> guest: it is the guest the host just named
+    to_last: float = 0.6       # host -> guest, nobody named: it is the guest who spoke last
+    guest_to_host: float = 0.8  # a guest stops: the host speaks (not another guest)
+    guest_to_named: float = 0.7  # guest -> guest: it is the guest the speaker just named
+    emission_scale: float = 1.0
+    self_named: float = 2.0    # log-penalty: a unit naming g is rarely g's own
+    self_desc: float = 1.0     # log-bonus: "moi, en tant qu'avocat" -> the lawyer
+    content: float = 0.0       # weight of the second pass's topic similarity (see `content`)
+    switch_scale: float = 1.0  # multiplies every switch probability: how readily speakers change
+    temperature: float = 1.0
+
+    def save(self, path: Path = WEIGHTS_FILE) -> None:
+        """Write the parameters as JSON (shipped inside the package)."""
+        path.write_text(json.dumps(asdict(self), indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS_FILE) -> Params:
+        """Read parameters written by `save`."""
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def host_probability(x: np.ndarray, params: Params) -> np.ndarray:
+    """P(host) per unit: the logistic regression plus the fixed show conventions (`PRIOR_LOGITS`)."""
+    w = np.asarray(params.weights)
+    return 1.0 / (1.0 + np.exp(-(x @ w + prior_logits(x))))
+
+
+def prior_logits(x: np.ndarray) -> np.ndarray:
+    """Fixed logit offsets for rare but decisive conventions that two episodes cannot teach a
+    classifier: a guest names the host ("Bonjour Delphine"), the host greets guests by name."""
+    names = feature_names()
+    out = np.zeros(x.shape[0])
+    for feature, logit in PRIOR_LOGITS.items():
+        out += logit * x[:, names.index(feature)]
     return out
 
 
-def transition(cues: list[LineCues], pend: list[dict[str, float]], t: int, a: int, b: int,
-               names: list[str], host_index: int, w: Weights) -> float:
-    """Score of speaker `a` on line t-1 followed by speaker `b` on line t."""
-    if a == b:
-        s = w.stay + (w.continues if cues[t].continues else 0.0)
-        if cues[t - 1].question:
-            s -= w.after_question
-        if cues[t - 1].interrupted:
-            s -= w.after_interrupted
-        if cues[t].reply and (cues[t - 1].greets or cues[t - 1].question):
-            s -= w.reply
-        if cues[t].rebound:
-            s -= w.rebound
-        return s
-    s = w.floor * pend[t].get(names[b], 0.0)
-    if a != host_index and b != host_index and not cues[t].rebound:
-        s -= w.guest_to_guest
-    return s
+def context(units: list[Unit], infos: list[UnitInfo], t: int, floor: str | None = None) -> str:
+    """The kind of boundary between unit t-1 and unit t: "@" a guest was just handed the floor by
+    name, "?" the previous unit asked a question."""
+    kind = "loose" if units[t].loose and units[t - 1].loose else "sent"
+    return kind + ("@" if floor else "?" if infos[t - 1].question else "")
 
 
-def decode(emit: list[list[float]], cues: list[LineCues], names: list[str], host_index: int,
-           w: Weights) -> tuple[list[int], list[list[float]]]:
-    """Best speaker sequence (Viterbi) and per-line speaker posteriors (forward-backward)."""
-    n, k = len(emit), len(names)
-    pend = pending_floor(cues, w)
-    trans = [[[0.0] * k for _ in range(k)]] + [
-        [[transition(cues, pend, t, a, b, names, host_index, w) for b in range(k)] for a in range(k)]
-        for t in range(1, n)]
-    post = _posteriors(emit, trans, 1.0)
-    # Confidences come from a flatter posterior: the decision uses the model as is, the reported
-    # probability is tempered because the hand-set scores are overconfident.
-    conf = post if w.temperature == 1.0 else _posteriors(emit, trans, w.temperature)
-    # Host or guest is decided on marginals, which add up the evidence for all guests together;
-    # a plain Viterbi would split a guest turn's mass between guests and hand it to the host.
-    if 0 <= host_index < k:
-        masked = []
-        for t in range(n):
-            is_host = post[t][host_index] >= 0.5
-            masked.append([e if (s == host_index) == is_host else e + NEG for s, e in enumerate(emit[t])])
-        emit = masked
-    path = _viterbi(emit, trans)
-    return path, conf
+def floor_of(info: UnitInfo) -> str | None:
+    """The guest a unit hands the floor to by name, if any."""
+    best = max(info.floor.items(), key=lambda kv: kv[1], default=None)
+    return best[0] if best and best[1] >= FLOOR_MIN else None
 
 
-def _viterbi(emit: list[list[float]], trans: list[list[list[float]]]) -> list[int]:
-    n, k = len(emit), len(emit[0])
-    score = list(emit[0])
-    back: list[list[int]] = [[0] * k]
-    for t in range(1, n):
-        row, ptr = [], []
-        for b in range(k):
-            best_a = max(range(k), key=lambda a: score[a] + trans[t][a][b])  # noqa: B023 (used at once)
-            row.append(score[best_a] + trans[t][best_a][b] + emit[t][b])
-            ptr.append(best_a)
-        score = row
-        back.append(ptr)
-    path = [max(range(k), key=lambda s: score[s])]
-    for t in range(n - 1, 0, -1):
-        path.append(back[t][path[-1]])
-    path.reverse()
-    return path
+def floors(units: list[Unit], infos: list[UnitInfo]) -> list[str | None]:
+    """The guest handed the floor by name in the unit before each unit (the chain's N states
+    remember it while the host goes on talking)."""
+    return [None] + [floor_of(infos[t - 1]) for t in range(1, len(units))]
 
 
-def _posteriors(emit: list[list[float]], trans: list[list[list[float]]], tau: float) -> list[list[float]]:
-    n, k = len(emit), len(emit[0])
-    fwd = [[e / tau for e in emit[0]]]
-    for t in range(1, n):
-        fwd.append([_lse([fwd[-1][a] + trans[t][a][b] / tau for a in range(k)]) + emit[t][b] / tau
-                    for b in range(k)])
-    bwd = [[0.0] * k for _ in range(n)]
-    for t in range(n - 2, -1, -1):
-        bwd[t] = [_lse([trans[t + 1][a][b] / tau + emit[t + 1][b] / tau + bwd[t + 1][b] for b in range(k)])
-                  for a in range(k)]
-    post = []
-    for t in range(n):
-        logp = [fwd[t][s] + bwd[t][s] for s in range(k)]
-        z = _lse(logp)
-        post.append([math.exp(x - z) for x in logp])
-    return post
+@dataclass
+class Chain:
+    """The state space for one episode's roster.
+
+    H(m): the host speaking, m the last guest who spoke (-1: nobody yet); N(g): the host speaking
+    after handing guest g the floor by name; G(g): guest g speaking.
+    """
+
+    guests: list[str]
+
+    @property
+    def size(self) -> int:
+        return 3 * len(self.guests) + 1
+
+    def host(self, memory: int) -> int:
+        """State index of H(memory); memory -1 = no guest yet."""
+        return memory + 1
+
+    def named(self, g: int) -> int:
+        """State index of N(g)."""
+        return len(self.guests) + 1 + g
+
+    def guest(self, g: int) -> int:
+        return 2 * len(self.guests) + 1 + g
+
+    @property
+    def host_states(self) -> range:
+        return range(2 * len(self.guests) + 1)
+
+    def speaker(self, state: int) -> int:
+        """-1 for the host, else the guest index."""
+        return -1 if state < 2 * len(self.guests) + 1 else state - 2 * len(self.guests) - 1
 
 
-def _lse(xs: list[float]) -> float:
-    m = max(xs)
-    if m <= NEG / 2:
-        return m
-    return m + math.log(sum(math.exp(x - m) for x in xs))
+def _share(p: float, n_others: int) -> float:
+    return (1.0 - p) / n_others if n_others > 0 else 0.0
+
+
+def transitions(chain: Chain, ctx: str, named: str | None, available: list[bool], params: Params) -> np.ndarray:
+    """Log transition matrix [from, to] into a unit, given the guest the previous unit named."""
+    n = len(chain.guests)
+    tr = np.full((chain.size, chain.size), 1e-12)
+    live = [g for g in range(n) if available[g]]
+    f = chain.guests.index(named) if named in chain.guests else -1
+
+    def pick(favoured: int, p: float, exclude: int = -2) -> dict[int, float]:
+        cands = [g for g in live if g != exclude]
+        if not cands:
+            return {}
+        if favoured in cands:
+            return {g: (p if g == favoured else _share(p, len(cands) - 1)) or 1e-6 for g in cands}
+        return {g: 1.0 / len(cands) for g in cands}
+
+    sh = min(0.95, params.switch_host[ctx] * params.switch_scale)
+    sg = min(0.95, params.switch_guest[ctx] * params.switch_scale)
+    for s in chain.host_states:
+        if f >= 0:
+            stay, choice = chain.named(f), pick(f, params.to_named)
+        elif s > n:  # N(m): the floor handed to m is still pending
+            m = s - n - 1
+            stay, choice = s, pick(m, params.to_named)
+        else:
+            stay, choice = s, pick(s - 1, params.to_last)
+        tr[s, stay] += 1.0 - sh
+        for g, p in choice.items():
+            tr[s, chain.guest(g)] += sh * p
+    for g in range(n):
+        s = chain.guest(g)
+        tr[s, s] += 1.0 - sg
+        tr[s, chain.host(g)] += sg * params.guest_to_host
+        for h, p in pick(f, params.guest_to_named, exclude=g).items():
+            tr[s, chain.guest(h)] += sg * (1.0 - params.guest_to_host) * p
+    tr /= tr.sum(axis=1, keepdims=True)
+    return np.log(tr)
+
+
+def emissions(chain: Chain, p_host: np.ndarray, infos: list[UnitInfo],
+              available: list[list[bool]], params: Params, content: np.ndarray | None = None) -> np.ndarray:
+    """Log emission score [unit, state]."""
+    n = len(chain.guests)
+    ph = np.clip(p_host, 1e-4, 1 - 1e-4)
+    host_ll = params.emission_scale * (np.log(ph) - math.log(params.host_prior))
+    guest_ll = params.emission_scale * (np.log(1 - ph) - math.log(1 - params.host_prior))
+    out = np.zeros((len(infos), chain.size))
+    for t, info in enumerate(infos):
+        out[t, :2 * n + 1] = host_ll[t]
+        for g, name in enumerate(chain.guests):
+            s = guest_ll[t]
+            if name in info.named:
+                s -= params.self_named
+            s += params.self_desc * info.self_desc.get(name, 0.0)
+            if content is not None:
+                s += params.content * content[t, g]
+            if not available[t][g]:
+                s -= 30.0
+            out[t, chain.guest(g)] = s
+    return out
+
+
+def _lse(a: np.ndarray, axis: int) -> np.ndarray:
+    m = a.max(axis=axis, keepdims=True)
+    return np.squeeze(m + np.log(np.exp(a - m).sum(axis=axis, keepdims=True)), axis=axis)
+
+
+@dataclass
+class Decoded:
+    """Per-unit speaker index (-1 host, else guest index) and posterior over [host, guests...]."""
+
+    path: list[int]
+    posterior: np.ndarray
+
+
+def decode(units: list[Unit], infos: list[UnitInfo], p_host: np.ndarray, guests: list[str],
+           available: list[list[bool]], params: Params, content: np.ndarray | None = None) -> Decoded:
+    """Forward-backward marginals (at the fitted temperature) and the Viterbi path."""
+    chain = Chain(guests)
+    em = emissions(chain, p_host, infos, available, params, content)
+    k = chain.size
+    start = np.full(k, -30.0)
+    start[chain.host(-1)] = 0.0
+    fl = floors(units, infos)
+    trs = [np.zeros((k, k))] + [transitions(chain, context(units, infos, t, fl[t]), fl[t], available[t], params)
+                                for t in range(1, len(units))]
+    temp = params.temperature
+    # Forward-backward on tempered potentials: confidences.
+    T = len(units)
+    alpha = np.zeros((T, k))
+    beta = np.zeros((T, k))
+    alpha[0] = (start + em[0]) / temp
+    for t in range(1, T):
+        alpha[t] = _lse(alpha[t - 1][:, None] + trs[t] / temp, axis=0) + em[t] / temp
+    for t in range(T - 2, -1, -1):
+        beta[t] = _lse(trs[t + 1] / temp + (em[t + 1] / temp + beta[t + 1])[None, :], axis=1)
+    post = alpha + beta
+    post = np.exp(post - _lse(post, axis=1)[:, None])
+    n = len(guests)
+    marg = np.zeros((T, n + 1))
+    marg[:, 0] = post[:, :2 * n + 1].sum(axis=1)
+    marg[:, 1:] = post[:, 2 * n + 1:]
+    # Viterbi on the untempered potentials: the labels.
+    score = start + em[0]
+    back = np.zeros((T, k), dtype=int)
+    for t in range(1, T):
+        cand = score[:, None] + trs[t]
+        back[t] = cand.argmax(axis=0)
+        score = cand.max(axis=0) + em[t]
+    states = [int(score.argmax())]
+    for t in range(T - 1, 0, -1):
+        states.append(int(back[t][states[-1]]))
+    states.reverse()
+    return Decoded([chain.speaker(s) for s in states], marg)

@@ -11,6 +11,8 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rag.llm import (
     LLMError,
@@ -120,6 +122,12 @@ def test_an_invented_citation_number_is_removed(marker: str) -> None:
     assert [c.first_line for c in answer.citations] == [126]
 
 
+def test_marker_spellings_of_small_models_are_normalised() -> None:
+    verified = verify_answer("Julien Pillot wants to reserve public procurement [segment 3] [1-2].", EVIDENCE)
+    assert verified.text == "Julien Pillot wants to reserve public procurement [1] [2][3]."
+    assert [c.first_line for c in verified.citations] == [531, 126, 143]
+
+
 def test_only_invented_citations_is_an_error() -> None:
     with pytest.raises(LLMError, match="cites no"):
         run("Julien Pillot wants to ban American clouds from public procurement [7][9].")
@@ -158,8 +166,13 @@ def test_verbatim_quotes_pass_despite_case_accents_and_punctuation() -> None:
 
 
 def test_a_full_stop_inside_a_quote_does_not_split_the_sentence() -> None:
-    text = "Eric Haddad said «j'entends le sujet de la commande publique. À la fin, ce qu'il faut, c'est être bon» [2]."
-    assert verify_answer(text, EVIDENCE).text == text.replace("[2]", "[1]")
+    """Cut at the inner full stop, neither half would hold a whole quotation and the misattribution would pass."""
+    quote = "«j'entends le sujet de la commande publique. À la fin, ce qu'il faut, c'est être bon» [2]."
+    right = verify_answer(f"Eric Haddad said {quote}", EVIDENCE)
+    assert right.text == f"Eric Haddad said {quote}".replace("[2]", "[1]") and right.dropped == []
+    wrong = verify_answer(f"Julien Pillot said {quote} {CORRECT}", EVIDENCE)
+    assert wrong.text == CORRECT.replace("[3]", "[1]")
+    assert len(wrong.dropped) == 1 and wrong.dropped[0].endswith(f"Julien Pillot said {quote}")
 
 
 def test_an_answer_whose_every_sentence_misattributes_is_an_error() -> None:
@@ -305,3 +318,26 @@ def test_the_fake_server_also_speaks_non_streaming_and_lists_models() -> None:
         done = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "Bonjour"}])
         assert done.choices[0].message.content == CORRECT
         assert fake.headers[-1]["authorization"] == "Bearer k"
+
+
+SENTENCES = [
+    "Julien Pillot fears public procurement keeps going to American hyperscalers",
+    "Eric Haddad answers that «à la fin, ce qu'il faut, c'est être bon»",
+    "Julien Pillot proposes to «réserver la commande publique» to European companies",
+    "Audrey Maurel says the guide fits the national AI policy",
+    "The hosts move on to data centres",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(SENTENCES), st.lists(st.integers(0, 9), max_size=3)), min_size=1,
+                max_size=6))
+def test_kept_markers_are_always_1_to_n_in_order_of_first_use(parts: list[tuple[str, list[int]]]) -> None:
+    text = " ".join(s + "".join(f"[{n}]" for n in ns) + "." for s, ns in parts)
+    verified = verify_answer(text, EVIDENCE)
+    used = [int(n) for n in re.findall(r"\[(\d+)\]", verified.text)]
+    assert sorted(set(used)) == list(range(1, len(verified.citations) + 1))
+    assert list(dict.fromkeys(used)) == sorted(set(used))  # first uses come in order 1, 2, 3...
+    assert [c.n for c in verified.citations] == list(range(1, len(verified.citations) + 1))
+    originals = {c.quote: c.speaker for c in EVIDENCE}
+    assert all(originals[c.quote] == c.speaker for c in verified.citations)

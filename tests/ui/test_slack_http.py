@@ -1,8 +1,8 @@
 """The Slack bot end to end over real HTTP: signed Events API and slash-command requests in, Web API calls out.
 
 The bot serves its HTTP mode on 127.0.0.1; its WebClient talks to `tests.fakes.slack_api.FakeSlackAPI`, which
-records what would have been posted. Answers come from a real `Assistant` over the two real episodes (one line of
-Julien Pillot's turn on public procurement carries injected markup, to prove it reaches Slack inert).
+records what would have been posted. Answers come from a real `Assistant` over the two real episodes (where the
+2025-12-11 one says "commande publique", injected markup follows, to prove it reaches Slack inert).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from rag.types import Answer, Filters, Message
 from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID, Call, FakeSlackAPI
 from ui.slack import blocks as kit
 from ui.slack.app import (
+    SLASH_COMMAND,
     SlackConfigError,
     SlackCredentials,
     build_app,
@@ -47,9 +48,10 @@ CHANNEL = "C0SMARTECH"
 ASKER = "U024BE7LH"
 PILLOT_QUESTION = "What did Julien Pillot say about public procurement?"
 REFUSED_QUESTION = "Quelle est la recette de la tarte tatin ?"
-# Real line 259 of smart-tech-2025-12-11.txt, with markup a hostile or garbled transcript could contain.
-CLEAN_LINE = "11:17vous parlez de commande publique,\n"
-INJECTED_LINE = "11:17vous parlez de commande publique, <script>alert(1)</script> *bold* <!channel>\n"
+# Every "commande publique" of smart-tech-2025-12-11.txt gets markup a hostile or garbled transcript could carry,
+# so whichever of Julien Pillot's lines on public procurement gets cited carries it.
+TOPIC = "commande publique"
+INJECTED = "commande publique <script>alert(1)</script> *bold* <!channel>"
 
 _event_ids = itertools.count(1)
 _ts = itertools.count(1)
@@ -61,8 +63,8 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("transcripts")
     shutil.copy(REPO_ROOT / "data/transcripts/smart-tech-2025-06-19.txt", folder)
     text = (REPO_ROOT / "data/transcripts/smart-tech-2025-12-11.txt").read_text(encoding="utf-8")
-    assert text.count(CLEAN_LINE) == 1
-    (folder / "smart-tech-2025-12-11.txt").write_text(text.replace(CLEAN_LINE, INJECTED_LINE), encoding="utf-8")
+    assert text.count(TOPIC) == 5
+    (folder / "smart-tech-2025-12-11.txt").write_text(text.replace(TOPIC, INJECTED), encoding="utf-8")
     return folder
 
 
@@ -91,8 +93,14 @@ def fake() -> Iterator[FakeSlackAPI]:
 class BotServer:
     url: str
 
-    def post(self, body: str, content_type: str, timestamp: int | None = None, secret: str = SECRET,
-             headers: dict[str, str] | None = None) -> tuple[int, str]:
+    def post(
+        self,
+        body: str,
+        content_type: str,
+        timestamp: int | None = None,
+        secret: str = SECRET,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, str]:
         """POST a request to /slack/events signed the way Slack signs it (v0 HMAC-SHA256 of `v0:ts:body`)."""
         ts = str(int(time.time()) if timestamp is None else timestamp)
         signature = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
@@ -177,8 +185,14 @@ def event_callback(event: dict[str, Any]) -> dict[str, Any]:
 
 def mention(text: str, thread_ts: str | None = None) -> dict[str, Any]:
     ts = new_ts()
-    event = {"type": "app_mention", "user": ASKER, "text": f"<@{BOT_USER_ID}> {text}", "ts": ts,
-             "channel": CHANNEL, "event_ts": ts}
+    event = {
+        "type": "app_mention",
+        "user": ASKER,
+        "text": f"<@{BOT_USER_ID}> {text}",
+        "ts": ts,
+        "channel": CHANNEL,
+        "event_ts": ts,
+    }
     if thread_ts:
         event["thread_ts"] = thread_ts
     return event
@@ -186,8 +200,16 @@ def mention(text: str, thread_ts: str | None = None) -> dict[str, Any]:
 
 def direct_message(text: str, **extra: Any) -> dict[str, Any]:
     ts = new_ts()
-    return {"type": "message", "channel_type": "im", "user": ASKER, "text": text, "ts": ts,
-            "channel": "D0DELPHINE", "event_ts": ts, **extra}
+    return {
+        "type": "message",
+        "channel_type": "im",
+        "user": ASKER,
+        "text": text,
+        "ts": ts,
+        "channel": "D0DELPHINE",
+        "event_ts": ts,
+        **extra,
+    }
 
 
 def chat_calls(calls: list[Call]) -> list[Call]:
@@ -200,8 +222,7 @@ def has(method: str, count: int = 1) -> Any:
 
 def block_text(blocks: list[dict[str, Any]]) -> str:
     return "\n".join(
-        b["text"]["text"] if "text" in b else " ".join(e.get("text", "") for e in b.get("elements", []))
-        for b in blocks
+        b["text"]["text"] if "text" in b else " ".join(e.get("text", "") for e in b.get("elements", [])) for b in blocks
     )
 
 
@@ -312,7 +333,9 @@ def test_empty_mention_gets_help_not_silence(bot: BotServer, fake: FakeSlackAPI)
     assert "/debrief" in block_text(help_post.body["blocks"])
 
 
-def test_refused_question_gets_the_assistants_polite_refusal(bot: BotServer, fake: FakeSlackAPI, assistant: Any) -> None:
+def test_refused_question_gets_the_assistants_polite_refusal(
+    bot: BotServer, fake: FakeSlackAPI, assistant: Any
+) -> None:
     expected = assistant.ask(REFUSED_QUESTION)
     assert expected.refused, "precondition: neither episode talks about tarte tatin"
     event = mention(REFUSED_QUESTION)
@@ -334,10 +357,14 @@ def test_redelivered_event_is_answered_once(bot: BotServer, fake: FakeSlackAPI) 
 
 @pytest.mark.parametrize(
     ("why", "kwargs"),
-    [("wrong secret", {"secret": "not-the-signing-secret"}), ("stale, 6 minutes old", {"timestamp": int(time.time()) - 360})],
+    [
+        ("wrong secret", {"secret": "not-the-signing-secret"}),
+        ("stale, 6 minutes old", {"timestamp": int(time.time()) - 360}),
+    ],
 )
-def test_badly_signed_or_stale_requests_are_rejected(bot: BotServer, fake: FakeSlackAPI, why: str,
-                                                     kwargs: dict[str, Any]) -> None:
+def test_badly_signed_or_stale_requests_are_rejected(
+    bot: BotServer, fake: FakeSlackAPI, why: str, kwargs: dict[str, Any]
+) -> None:
     status, _ = bot.event(mention(PILLOT_QUESTION), **kwargs)
     assert status == 401, why
     status, _ = bot.command(PILLOT_QUESTION, fake.url + "/hooks/x", **kwargs)
@@ -347,8 +374,12 @@ def test_badly_signed_or_stale_requests_are_rejected(bot: BotServer, fake: FakeS
 
 
 def test_unsigned_request_is_rejected(bot: BotServer, fake: FakeSlackAPI) -> None:
-    request = urllib.request.Request(bot.url + "/slack/events", data=json.dumps(event_callback(mention("x"))).encode(),
-                                     method="POST", headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        bot.url + "/slack/events",
+        data=json.dumps(event_callback(mention("x"))).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=30)
     assert caught.value.code == 401
@@ -357,8 +388,10 @@ def test_unsigned_request_is_rejected(bot: BotServer, fake: FakeSlackAPI) -> Non
 
 def test_url_verification_echoes_the_challenge(bot: BotServer) -> None:
     challenge = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
-    status, body = bot.post(json.dumps({"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "challenge": challenge,
-                                        "type": "url_verification"}), "application/json")
+    status, body = bot.post(
+        json.dumps({"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "challenge": challenge, "type": "url_verification"}),
+        "application/json",
+    )
     assert status == 200 and challenge in body
 
 
@@ -443,8 +476,13 @@ def test_debrief_slack_http_command_serves_signed_events(
     }
     env.pop("SLACK_APP_TOKEN", None)
     log = (tmp_path / "bot.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "slack", "--http", "--port", str(port)],
-                            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "slack", "--http", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 180
@@ -467,3 +505,13 @@ def test_debrief_slack_http_command_serves_signed_events(
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+def test_manifest_declares_what_the_bot_listens_to() -> None:
+    import yaml
+
+    manifest = yaml.safe_load((REPO_ROOT / "slack/manifest.yaml").read_text(encoding="utf-8"))
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == [SLASH_COMMAND]
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"app_mentions:read", "chat:write", "chat:write.public", "commands", "im:history"} <= scopes

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import pytest
 
 from ingest.models import SpeechLine
-from rag.types import Citation, EpisodeDetail, EpisodeSummary, SpeakerSummary, TurnView
+from rag.types import Answer, Citation, EpisodeDetail, EpisodeSummary, SpeakerSummary, TurnView
 from ui import viewer
 
 # Real lines of data/transcripts/smart-tech-2025-12-11.txt (physical line numbers as in the file).
@@ -180,10 +180,59 @@ def test_citation_label_and_panel() -> None:
     panel = viewer.render_citations([c])
     assert 'href="/episode/smart-tech-2025-12-11?hl=257-260#L257"' in panel
     assert "&lt;em&gt;et moi&lt;/em&gt;" in panel and "<em>" not in panel
-    assert 'title="speaker uncertain"' in panel
+    assert 'class="cite-mark" title="speaker uncertain (confidence 0.30)"' in panel
     assert "cites-empty" in viewer.render_citations([])
 
 
 def test_not_found_page_escapes_the_id() -> None:
     page = viewer.render_not_found("<script>x</script>")
     assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>" not in page
+
+
+# -- the chat bubble and upload names (ui.app helpers, pure) --------------------------------------------------
+
+
+def _pillot_answer(text: str, notice: str | None = None) -> Answer:
+    c = Citation(
+        n=1, episode_id="smart-tech-2025-12-11", episode_title="SMART TECH — 2025-12-11", date="2025-12-11",
+        speaker="Julien Pillot", start=975.0, end=979.0,
+        url="http://127.0.0.1:7860/episode/smart-tech-2025-12-11#L532",
+        quote="nos marchés qu'ils ne le sont aujourd'hui. Peut-être réserver la commande publique",
+        first_line=532, last_line=535,
+    )
+    return Answer(answer=text, refused=False, citations=[c], notice=notice)
+
+
+def test_answer_markdown_links_markers_and_lists_sources() -> None:
+    from ui.app import answer_markdown
+
+    md = answer_markdown(_pillot_answer("- « Peut-être réserver la commande publique » [1] (16:15)"))
+    assert '[\\[1\\]](<http://127.0.0.1:7860/episode/smart-tech-2025-12-11#L532> "Julien Pillot · 11 Dec 2025 · 16:15")' in md
+    assert "1. [Julien Pillot · 11 Dec 2025 · 16:15](<http://127.0.0.1:7860/episode/smart-tech-2025-12-11#L532>)" in md
+    assert "[2]" not in md
+
+
+def test_answer_markdown_escapes_markup_and_shows_the_notice() -> None:
+    from ui.app import answer_markdown
+
+    md = answer_markdown(_pillot_answer("vous parlez de <script>alert(1)</script> commande publique [1] [7]",
+                                        notice="The language model failed (timeout); showing quotes instead."))
+    assert "<script>" not in md and "&lt;script&gt;alert(1)&lt;/script&gt;" in md
+    assert "[7]" in md  # a marker with no citation stays plain text, never a dead link
+    assert "> ⚠ The language model failed (timeout)" in md
+
+
+@pytest.mark.parametrize(
+    ("upload", "expected"),
+    [
+        ("/tmp/gradio/3f2a/smart-tech-2025-12-11.txt", "smart-tech-2025-12-11.txt"),
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\delphine\\Desktop\\episode.vtt", "episode.vtt"),
+        ("/tmp/x/.env", ""),
+        ("..", ""),
+    ],
+)
+def test_upload_names_keep_only_the_basename(upload: str, expected: str) -> None:
+    from ui.app import safe_name
+
+    assert safe_name(upload) == expected
