@@ -67,9 +67,10 @@ def _run_info(reports: list[dict[str, Any]]) -> str:
         rows.append(f"<tr><td>{escape(rep['config'])}</td><td>{escape(rep['suite'])}</td>"
                     f"<td><code>{escape(knobs or str(rep.get('overrides', {})))}</code></td>"
                     f"<td class=num>{len(rep.get('questions', []))}</td><td>{escape(rep.get('created', ''))}</td>"
-                    f"<td>{escape(rep.get('git_commit', ''))}</td><td class=num>{rep.get('seconds', 0)}s</td></tr>")
+                    f"<td>{escape(rep.get('git_commit', ''))}</td><td class=num>{rep.get('seconds', 0)}s</td>"
+                    f"<td class=num>{rep.get('seconds_per_question', 0):.2f}s</td></tr>")
     return ("<table><tr><th>config</th><th>suite</th><th>settings</th><th>questions</th><th>run at</th>"
-            "<th>commit</th><th>took</th></tr>" + "".join(rows) + "</table>")
+            "<th>commit</th><th>took</th><th>per question</th></tr>" + "".join(rows) + "</table>")
 
 
 def _legend(names: list[str]) -> str:
@@ -85,8 +86,6 @@ def _fmt(name: str, value: float | None) -> str:
         return "–"
     if name.endswith(COUNT_SUFFIXES):
         return f"{value:.0f}"
-    if name.startswith("seconds"):
-        return f"{value:.2f}s"
     return f"{value:.1%}"
 
 
@@ -110,24 +109,19 @@ def _metrics_table(reports: list[dict[str, Any]]) -> str:
 
 
 def _delta_cell(name: str, base: float | None, value: float | None, lower_better: bool) -> str:
-    if base is None or value is None:
-        return "<td></td>"
-    diff = value - base
-    if abs(diff) < 1e-9:
-        return "<td class=num>=</td>"
-    cls = "good" if (diff < 0) == lower_better else "bad"
-    if name.startswith("seconds"):
-        text = f"{diff:+.2f}s"
-    elif name.endswith(COUNT_SUFFIXES):
-        text = f"{diff:+.0f}"
-    else:
-        text = f"{diff * 100:+.1f}"
+    from evals.run import _delta_text
+
+    text = _delta_text(name, base, value)
+    if text in ("", "="):
+        return f"<td class=num>{text}</td>"
+    assert base is not None and value is not None
+    cls = "good" if (value < base) == lower_better else "bad"
     return f"<td class='num {cls}'>{text}</td>"
 
 
 def _headline_chart(reports: list[dict[str, Any]]) -> str:
     names = [k for k in dict.fromkeys(k for r in reports for k in r["metrics"])
-             if not k.endswith(COUNT_SUFFIXES) and not k.startswith("seconds")]
+             if not k.endswith(COUNT_SUFFIXES)]
     series = [[r["metrics"].get(k) for k in names] for r in reports]
     return bar_chart("Headline metrics (share, 0-100 %)", names, series, [r["config"] for r in reports])
 

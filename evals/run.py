@@ -54,12 +54,13 @@ SUITES: dict[str, set[str]] = {
 FAMILIES = {"retrieval": ["retrieval"], "answers": ["answers", "refusal"], "attribution": ["attribution"],
             "judge": ["judge"]}
 LOWER_IS_BETTER = {"refusal.wrong_rate", "answers.wrong_speaker_answers", "answers.wrong_speaker_citations",
-                   "judge.errors", "seconds_per_question"}
+                   "judge.errors"}
 # Kinds whose question asks about one named person: citing anybody else credits them with the answer.
 ONE_PERSON_KINDS = {"speaker_topic", "unanswerable_speaker"}
 TOP_SHOWN = 5  # retrieved segments kept per question in the report
 
-console = Console(highlight=False, soft_wrap=True)
+# Piped or captured output gets a wide table rather than one squeezed into 80 columns.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 220)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -325,6 +326,8 @@ def run_suite(config: Config, suite: str = "offline", index_dir: Path | None = N
     report["attribution"] = attribution
     report["questions"] = [asdict(r) for r in results]
     report["seconds"] = round(time.perf_counter() - started, 1)
+    # Not a metric: the embedding cache is shared between configs of one run, so later configs look faster.
+    report["seconds_per_question"] = round(m.mean(r.seconds for r in results), 3)
     return report
 
 
@@ -357,8 +360,6 @@ def summarize(results: list[QuestionResult], parts: set[str], attribution: dict[
             out[f"attribution.{key}"] = attribution["overall"][key]
         for stem, data in attribution["files"].items():
             out[f"attribution.{stem}.line_accuracy"] = data["line_accuracy"]
-    if results:
-        out["seconds_per_question"] = m.mean(r.seconds for r in results)
     return out
 
 
@@ -407,21 +408,26 @@ def _fmt(name: str, value: float | None) -> str:
         return "-"
     if name.endswith("citations") or name.endswith("errors"):
         return f"{value:.0f}"
-    if name.startswith("seconds"):
-        return f"{value:.2f}s"
     return f"{value:.1%}"
 
 
-def _delta(name: str, base: float | None, other: float | None) -> str:
+def _delta_text(name: str, base: float | None, other: float | None) -> str:
+    """The change from `base` to `other`: points for shares, a plain difference for counts; "=" when equal."""
     if base is None or other is None:
         return ""
     diff = other - base
     if abs(diff) < 1e-9:
         return "="
-    better = diff < 0 if name in LOWER_IS_BETTER else diff > 0
+    return f"{diff:+.0f}" if name.endswith(("citations", "errors")) else f"{diff * 100:+.1f}"
+
+
+def _delta(name: str, base: float | None, other: float | None) -> str:
+    text = _delta_text(name, base, other)
+    if text in ("", "="):
+        return text
+    assert base is not None and other is not None
+    better = (other < base) if name in LOWER_IS_BETTER else (other > base)
     colour = "green" if better else "red"
-    text = f"{diff:+.2f}s" if name.startswith("seconds") else (
-        f"{diff:+.0f}" if name.endswith(("citations", "errors")) else f"{diff * 100:+.1f}")
     return f"[{colour}]{text}[/{colour}]"
 
 
@@ -456,10 +462,8 @@ def markdown_table(reports: list[dict[str, Any]]) -> str:
         base = reports[0]["metrics"].get(name)
         for i, rep in enumerate(reports):
             value = rep["metrics"].get(name)
-            cell = _fmt(name, value)
-            if i and base is not None and value is not None and abs(value - base) > 1e-9:
-                cell += " (" + _delta(name, base, value).split("]")[1].split("[")[0] + ")"
-            cells.append(cell)
+            delta = _delta_text(name, base, value) if i else ""
+            cells.append(_fmt(name, value) + (f" ({delta})" if delta not in ("", "=") else ""))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -498,6 +502,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", type=Path, nargs="+", metavar="FILE",
                    help="run several configs side by side, with deltas against the first")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON instead of a table")
+    p.add_argument("--markdown", action="store_true", help="print the metrics as a Markdown table (for README/NOTES)")
     p.add_argument("--out", type=Path, default=REPORTS, help=f"report folder (default {REPORTS})")
     p.add_argument("--check", action="store_true", help=f"exit 1 when a metric misses {THRESHOLDS.name}")
     p.add_argument("--index-dir", type=Path, help="index to build/use instead of the per-config cache")
@@ -540,6 +545,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     json_path, html_path = write_reports(reports, args.out)
     if args.json:
         print(json.dumps({r["config"]: r["metrics"] for r in reports}, ensure_ascii=False, indent=1))
+    elif args.markdown:
+        print(markdown_table(reports))
+        print(f"\nreport: {json_path}")
     else:
         console.print(metrics_table(reports))
         console.print(f"report: {json_path}\n        {html_path}")
@@ -550,7 +558,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for rep in reports:
         failures = check(rep["metrics"], thresholds, args.suite)
         for failure in failures:
-            errors.print(f"[red]below threshold[/red] ({rep['config']}) {failure}")
+            errors.print(f"[red]threshold missed[/red] ({rep['config']}) {failure}")
         status = status or (1 if failures else 0)
     if status == 0:
         errors.print("[green]all metrics meet evals/thresholds.json[/green]")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -34,11 +35,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TranscriptError as exc:
         errors.print(f"[red]error:[/red] {exc}")
         return 1
+    except RuntimeError as exc:
+        if not _is_user_facing(exc):
+            raise
+        # One line, no traceback: the message says what is wrong and where (the Chroma URL, the variable name).
+        errors.print(f"[red]error:[/red] {escape(' '.join(str(exc).split()))}")
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `debrief turns --json | head`
         sys.stderr.close()
         return 0
+
+
+def _is_user_facing(exc: BaseException) -> bool:
+    """A store that cannot be reached or a Slack token that is missing: the user's to fix, not a bug.
+    Looked up in `sys.modules` so the CLI does not import chromadb or slack_bolt just to name their errors."""
+    kinds = [getattr(sys.modules.get(mod), name, None) for mod, name in
+             (("rag.store", "StoreUnavailable"), ("ui.slack.app", "SlackConfigError"))]
+    return any(isinstance(kind, type) and isinstance(exc, kind) for kind in kinds)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -144,8 +159,8 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_turns(args: argparse.Namespace) -> int:
-    from ingest.pipeline import attribute_speakers
     from ingest.parse import parse_file
+    from ingest.pipeline import attribute_speakers
     from ingest.turns import group_turns
 
     transcript = attribute_speakers(parse_file(args.file, format=args.format), args.file)

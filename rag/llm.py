@@ -124,7 +124,7 @@ _SYSTEM = """You answer questions about a French TV show (SMART TECH) using only
 Rules:
 1. Use only the segments in the user's message. No outside knowledge.
 2. Write your whole answer in {language}, whatever the language of the segments, of the question or of earlier messages.
-3. After each claim, cite the segment(s) it comes from by number in square brackets, e.g. [1] or [2][3]. Use only the numbers of the segments given. Do not add a list of sources.
+3. After each claim, cite the segment(s) it comes from by its id number in square brackets, like [n], one bracket per segment. Use only ids of the segments given. Do not add a list of sources.
 4. Say who said what with the segment's speaker attribute. Never credit a segment's words to anyone but its speaker.
 5. To quote, copy exact words of one segment, in the original French, inside «...», name that segment's speaker in the same sentence and cite it. Otherwise paraphrase without quotation marks.
 6. If the segments do not answer the question, say so plainly in one sentence, such as "{refusal}", and cite nothing.
@@ -200,6 +200,7 @@ class Verified:
     citations: list[Citation]
     dropped: list[str] = field(default_factory=list)
     cited_valid: bool = False  # did the raw answer cite any given segment at all
+    echoed_chars: int = 0  # length of the sentences cut for parroting the prompt or holding template markup
 
 
 def _numbers(group: str) -> list[int]:
@@ -282,26 +283,49 @@ def _check_sentence(sentence: str, cited: list[Citation], answer_cited: list[Cit
     return None
 
 
-def verify_answer(text: str, citations: list[Citation]) -> Verified:
+# Chat-template tokens: text holding them is a model talking to itself, not an answer.
+_TEMPLATE_TOKENS = ("<<SYS>>", "[INST]", "[/INST]", "<start_of_turn>", "<end_of_turn>", "<|im_start|>",
+                    "<|im_end|>", "<|eot_id|>", "<|start_header_id|>", "<segment", "</segment")
+_ECHO_MIN_CHARS = 25
+_MARKUP, _ECHO = "holds chat-template or prompt markup", "repeats the instructions"
+
+
+def _echoes(sentence: str, instructions: str) -> bool:
+    """Is this sentence a stretch of the prompt's own instructions, parroted back?"""
+    folded = fold(_MARKER_RE.sub(" ", sentence))
+    return len(folded) >= _ECHO_MIN_CHARS and fuzz.partial_ratio(folded, instructions) >= QUOTE_MATCH
+
+
+def verify_answer(text: str, citations: list[Citation], instructions: str = "") -> Verified:
     """Keep the sentences whose citations exist and whose quotations and attributions hold; renumber citations
     1..n in order of first use and rewrite the markers to match.
 
     A sentence with a bad quotation is dropped whole rather than losing its quote marks: without the marks it
-    would still say "X said <words X never said>", a misattribution in paraphrase's clothing.
+    would still say "X said <words X never said>", a misattribution in paraphrase's clothing. Sentences that
+    parrot `instructions` (the system prompt) or hold chat-template markup are dropped too: a tiny model
+    echoing its prompt must not pass for an answer.
     """
     by_n = {c.n: c for c in citations}
     text = _THINK_RE.sub("", text).strip()
     names = _Names({c.speaker for c in citations if c.speaker})
+    folded_instructions = fold(instructions)
 
     def valid(fragment: str) -> list[int]:
         return [n for m in _MARKER_RE.finditer(fragment) for n in _numbers(m.group(1)) if n in by_n]
 
     answer_numbers = valid(text)
     answer_cited = [by_n[n] for n in dict.fromkeys(answer_numbers)]
-    kept, dropped = [], []
+    kept, dropped, echoed_chars = [], [], 0
     for sentence in _sentences(text):
         cited = [by_n[n] for n in dict.fromkeys(valid(sentence))]
-        reason = _check_sentence(sentence, cited, answer_cited, names)
+        if any(t.lower() in sentence.lower() for t in _TEMPLATE_TOKENS):
+            reason: str | None = _MARKUP
+        elif folded_instructions and not looks_like_refusal(sentence) and _echoes(sentence, folded_instructions):
+            reason = _ECHO
+        else:
+            reason = _check_sentence(sentence, cited, answer_cited, names)
+        if reason in (_MARKUP, _ECHO):
+            echoed_chars += len(sentence)
         if reason:
             dropped.append(f"{reason}: {sentence.strip()}")
             log.info("LLM answer sentence dropped (%s): %s", reason, sentence.strip())
@@ -320,7 +344,8 @@ def verify_answer(text: str, citations: list[Citation]) -> Verified:
     out = re.sub(r"[ \t]+([.,;:!?])", r"\1", out)  # "said [9] ." once [9] is gone
     out = re.sub(r"[ \t]{2,}", " ", out).strip()
     used = [replace(by_n[old], n=new) for old, new in sorted(renumber.items(), key=lambda kv: kv[1])]
-    return Verified(text=out, citations=used, dropped=dropped, cited_valid=bool(answer_numbers))
+    return Verified(text=out, citations=used, dropped=dropped, cited_valid=bool(answer_numbers),
+                    echoed_chars=echoed_chars)
 
 
 def looks_like_refusal(text: str) -> bool:
@@ -357,7 +382,10 @@ def stream_answer(chat: ChatModel, question: str, language: str, citations: list
     raw = "".join(parts)
     if not raw.strip():
         raise LLMError("the LLM returned no text")
-    verified = verify_answer(raw, citations)
+    verified = verify_answer(raw, citations, instructions=messages[0]["content"])
+    if verified.echoed_chars * 2 > len(raw):
+        # Whatever survives beside a mostly parroted prompt is noise that happens to hold a marker.
+        raise LLMError("the model repeated its instructions instead of answering")
     if verified.citations:
         yield Answer(answer=verified.text, refused=False, citations=verified.citations, mode="llm")
         return

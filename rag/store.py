@@ -8,11 +8,16 @@ the old or the new version visible, never a mix; `sweep()` removes what a crash 
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
-from collections.abc import Iterator
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import urlparse
 
 import chromadb
@@ -32,7 +37,56 @@ from rag.settings import Settings
 
 
 class StoreUnavailable(RuntimeError):
-    """The vector store cannot be reached (e.g. the Chroma server is down)."""
+    """The vector store cannot be reached (e.g. the Chroma server is down); the message names its URL."""
+
+
+# Debug hook for crash tests only: seconds to sleep after a new version's chunks are written and before the catalog
+# flips to it, announced on stderr, so a test can `kill -9` an ingest at its most delicate point. Never set in use.
+DEBUG_PAUSE_VAR = "DEBRIEF_DEBUG_PAUSE_BEFORE_FLIP"
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _unreachable() -> tuple[type[BaseException], ...]:
+    """What chromadb's HTTP client raises when the server is gone: refused, reset, timed out."""
+    import httpx
+
+    return (httpx.TransportError, ConnectionError)
+
+
+def _guarded(method: _F) -> _F:
+    """Turn a lost Chroma server into StoreUnavailable naming its URL. The collections are reopened on the next
+    call, so a server that comes back (even with new collection ids) is used again without a restart."""
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def generator(self: ChromaStore, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            self._ensure_open()
+            try:
+                yield from method(self, *args, **kwargs)
+            except _unreachable() as exc:
+                raise self._unavailable(exc) from exc
+
+        return cast(_F, generator)
+
+    @functools.wraps(method)
+    def call(self: ChromaStore, *args: Any, **kwargs: Any) -> Any:
+        self._ensure_open()
+        try:
+            return method(self, *args, **kwargs)
+        except _unreachable() as exc:
+            raise self._unavailable(exc) from exc
+
+    return cast(_F, call)
+
+
+def _debug_pause(record: EpisodeRecord) -> None:
+    raw = os.environ.get(DEBUG_PAUSE_VAR)
+    if not raw:
+        return
+    print(f"debug: chunks of {record.episode_id}@{record.version} written; pausing {raw} s before the catalog flip",
+          file=sys.stderr, flush=True)
+    time.sleep(float(raw))
 
 
 @dataclass
@@ -108,20 +162,45 @@ class ChromaStore:
 
     def __init__(self, settings: Settings, embedder_name: str) -> None:
         self._settings = settings
+        self._embedder_name = embedder_name
+        self._stale = False
+        self._cached_catalog: dict[str, EpisodeRecord] | None = None
+        self._open()
+
+    def _open(self) -> None:
+        """Connect and open (or create) the collections; StoreUnavailable when the server cannot be reached."""
+        settings = self._settings
         self._client = connect(settings)
         # Vectors from different embedders are not comparable: one collection per embedder.
-        base = f"{settings.collection}_{embedder_name}"
+        base = f"{settings.collection}_{self._embedder_name}"
         try:
             self._chunks = self._client.get_or_create_collection(
                 f"{base}_chunks", embedding_function=None, metadata={"hnsw:space": "cosine"}
             )
             self._catalog = self._client.get_or_create_collection(f"{base}_catalog", embedding_function=None)
         except Exception as exc:
-            raise StoreUnavailable(f"cannot open the Chroma collections: {exc}") from exc
+            where = f"the Chroma server at {settings.chroma_url}" if settings.chroma_url else "the Chroma collections"
+            raise StoreUnavailable(f"cannot open {where}: {exc}") from exc
         self._vectors = ChromaVectorStore(chroma_collection=self._chunks)
-        self._cached_catalog: dict[str, EpisodeRecord] | None = None
+        self._cached_catalog = None
+        self._stale = False
+
+    def _ensure_open(self) -> None:
+        if self._stale:
+            self._open()
+
+    def _unavailable(self, exc: BaseException) -> StoreUnavailable:
+        self._stale = True  # reconnect on the next call
+        where = self._settings.chroma_url or str(self._settings.index_dir)
+        return StoreUnavailable(f"cannot reach the Chroma server at {where}: {exc}")
+
+    @_guarded
+    def ping(self) -> None:
+        """Raise StoreUnavailable when the store cannot be reached (health checks)."""
+        self._client.heartbeat()
 
     # -- catalog ---------------------------------------------------------------------------------------
+    @_guarded
     def catalog(self) -> dict[str, EpisodeRecord]:
         """Every indexed episode by id. Cached; refreshed after our own writes and by `refresh()`."""
         if self._cached_catalog is None:
@@ -133,6 +212,7 @@ class ChromaStore:
             self._cached_catalog = records
         return self._cached_catalog
 
+    @_guarded
     def transcript(self, episode_id: str) -> Transcript:
         """The episode's attributed transcript as indexed."""
         got = self._catalog.get(ids=[episode_id], include=["documents"])
@@ -144,6 +224,7 @@ class ChromaStore:
         """Forget the cached catalog (another process may have ingested)."""
         self._cached_catalog = None
 
+    @_guarded
     def replace_episode(
         self, record: EpisodeRecord, transcript: Transcript, chunks: list[Chunk], vectors: np.ndarray
     ) -> None:
@@ -151,6 +232,7 @@ class ChromaStore:
         nodes = [_node(c, record, transcript, vec) for c, vec in zip(chunks, vectors)]
         for start in range(0, len(nodes), 1000):
             self._vectors.add(nodes[start : start + 1000])
+        _debug_pause(record)
         self._catalog.upsert(
             ids=[record.episode_id],
             documents=[_transcript_to_json(transcript)],
@@ -160,6 +242,7 @@ class ChromaStore:
         self._delete_stale(record.episode_id, record.version)
         self._cached_catalog = None
 
+    @_guarded
     def remove_episode(self, episode_id: str) -> bool:
         """Drop an episode: catalog first (it disappears at once), then its chunks."""
         if episode_id not in self.catalog():
@@ -169,6 +252,7 @@ class ChromaStore:
         self._cached_catalog = None
         return True
 
+    @_guarded
     def sweep(self) -> int:
         """Delete chunks no catalog record points at (left by an interrupted ingest). Returns how many."""
         catalog = self.catalog()
@@ -192,6 +276,7 @@ class ChromaStore:
         self._chunks.delete(where={"$and": [{"episode_id": episode_id}, {"version": {"$ne": version}}]})
 
     # -- reading ---------------------------------------------------------------------------------------
+    @_guarded
     def search(self, vector: np.ndarray, k: int, speakers: list[str], episodes: list[str]) -> list[Hit]:
         """Nearest active chunks by cosine similarity, optionally only some speakers/episodes."""
         filters = []
@@ -217,6 +302,7 @@ class ChromaStore:
             hits.append(Hit(chunk=chunk, score=float(dist_score)))
         return hits
 
+    @_guarded
     def chunks(self) -> Iterator[Chunk]:
         """Every active chunk, in pages (the whole collection may not fit one response)."""
         catalog = self.catalog()

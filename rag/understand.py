@@ -110,9 +110,12 @@ def find_speakers(text: str, people: list[Person]) -> list[str]:
         target = ROLE_WORDS.get(word.lower())
         if not target:
             continue
-        for p in people:
-            hit = p.is_host if target == "@host" else target in fold(p.role + " " + p.affiliation)
-            if hit and p.name not in found:
+        matching = [p for p in people
+                    if (p.is_host if target == "@host" else target in fold(p.role + " " + p.affiliation))]
+        # 'l'avocate' names the woman lawyer when the roster says so; 'the lawyer' names them all.
+        exact = [p for p in matching if fold(word) in fold(p.role).split()]
+        for p in exact or matching:
+            if p.name not in found:
                 found.append(p.name)
     return found
 
@@ -188,7 +191,8 @@ def understand(
 def _carry_over(query: Query, previous: list[str], people: list[Person], episodes: list[EpisodeMeta]) -> None:
     """Fill what a follow-up leaves implicit from the most recent earlier question that had it."""
     lowered = query.question.lower().strip()
-    words = {w.lower() for w in WORD.findall(query.question)}
+    # "a-t-il", "dit-elle": the pronoun hides inside a hyphenated inversion.
+    words = {part.lower() for w in WORD.findall(query.question) for part in w.split("-")}
     elliptical = lowered.startswith(FOLLOW_UP_OPENERS) or len(words) <= 4
     refers_to_person = bool(words & PRONOUNS)
     if not (elliptical or refers_to_person or not query.topic):

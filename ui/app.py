@@ -2,6 +2,7 @@
 
 Layout of the server (one process, one port):
 - `GET /episode/{episode_id}` : the transcript viewer page (plain HTML, `?hl=<first>-<last>` highlights lines);
+- `/api/ask`, `/api/episodes`, `/api/ingest`, `/healthz` : the JSON API (`ui.api`);
 - `/` : the Gradio app (chat with streamed, cited answers; cited-segment panel; episode list; upload).
 
 The UI holds no retrieval or answering logic: every question, listing and ingest goes through `Assistant`.
@@ -15,6 +16,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
@@ -27,6 +29,7 @@ from rag.assistant import Assistant
 from rag.settings import Settings
 from rag.types import Answer, Citation, EpisodeSummary, Filters, Message
 from ui import viewer
+from ui.api import api_router
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -188,10 +191,12 @@ class ChatUI:
             for upload in paths:
                 name = safe_name(upload)
                 size = Path(upload).stat().st_size
-                if not name:
-                    report.append(f"✗ `{html.escape(str(upload))}`: not a usable file name")
-                elif size > MAX_UPLOAD_BYTES:
-                    report.append(f"✗ `{html.escape(name)}`: {size / 1e6:.1f} MB is over the 20 MB limit; nothing ingested")
+                with open(upload, "rb") as fh:
+                    head = fh.read(8192)
+                problem = upload_problem(str(upload), size, head)
+                if problem:
+                    shown = name or repr(PurePosixPath(str(upload)).name)
+                    report.append(f"✗ `{html.escape(shown)}`: {html.escape(problem.message)}; nothing ingested")
                 elif (staging / name).exists():
                     report.append(f"✗ `{html.escape(name)}`: uploaded twice; ingested once")
                 else:
@@ -227,10 +232,37 @@ class ChatUI:
 
 
 def safe_name(upload: str | Path) -> str:
-    """The file's own name, without any directory part a browser or a crafted request may have put in it."""
+    """The file's own name, without any directory part a browser or a crafted request may have put in it;
+    "" for names no file should have (hidden, `..`, control characters such as NUL)."""
     raw = str(upload)
     name = PureWindowsPath(PurePosixPath(raw).name).name
-    return "" if name in {"", ".", ".."} or name.startswith(".") else name
+    if name in {"", ".", ".."} or name.startswith(".") or any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        return ""
+    return name
+
+
+@dataclass(frozen=True)
+class UploadProblem:
+    """Why an upload is refused before it is read, and the HTTP status the JSON API answers with."""
+
+    message: str
+    status: int
+
+
+def upload_problem(raw_name: str, size: int, head: bytes = b"") -> UploadProblem | None:
+    """Check an upload's name, type and size (and its first bytes for binary content) before ingesting it."""
+    name = safe_name(raw_name)
+    if not name:
+        return UploadProblem("not a usable file name", 400)
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix not in UPLOAD_TYPES:
+        kinds = ", ".join(UPLOAD_TYPES)
+        return UploadProblem(f"unsupported file type {suffix or '(none)'!r}: upload one of {kinds}", 415)
+    if size > MAX_UPLOAD_BYTES:
+        return UploadProblem(f"{size / 1e6:.1f} MB is over the {MAX_UPLOAD_BYTES // 2**20} MB limit", 413)
+    if b"\x00" in head:
+        return UploadProblem("binary content (NUL byte): not a text transcript", 415)
+    return None
 
 
 def _strip(text: str, staging: Path) -> str:
@@ -320,6 +352,7 @@ def build_blocks(assistant: Assistant) -> gr.Blocks:
 def build_app(assistant: Assistant) -> FastAPI:
     """FastAPI app with the viewer route first, then Gradio mounted at `/` (so it cannot shadow the viewer)."""
     app = FastAPI(title="debrief", docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(api_router(assistant))  # /api/* and /healthz, before Gradio claims `/`
 
     @app.get("/episode/{episode_id}", response_class=HTMLResponse)
     def episode_page(episode_id: str, hl: str | None = None) -> HTMLResponse:

@@ -36,6 +36,8 @@ STYLE_WORDS = ("je", "j", "moi", "me", "mon", "ma", "mes", "nous", "notre", "nos
                "clairement", "forcement", "fait", "faut", "pense", "crois", "dire", "vois", "sais")
 QUESTION_WORDS = re.compile(r"\b(est-ce que|est ce que|pourquoi|comment|qu est-ce|qu est ce|quel|quelle|quels|quelles|"
                             r"combien|ou en est|vous pensez|vous dites|c est-a-dire|c est a dire)\b")
+# Words before a name that make it the topic of the sentence, not the addressee.
+ABOUT = frozenset({"pour", "a", "dit", "disait", "de", "comme", "avec"})
 TOPIC_SHIFT = re.compile(r"\b(on va|je voulais|passons|on passe|on termine|on commence|autre sujet|"
                          r"un point|on parle|parlons|on enchaine|revenons|revenir)\b")
 
@@ -90,12 +92,19 @@ def unit_features(units: list[Unit], roster: list[Person], host: Person | None,
             name = m.person.name
             info.named.add(name)
             around = " ".join(fw[max(0, m.first_word - 3):m.last_word + 4])
+            before = fw[max(0, m.first_word - 2):m.first_word]
+            edge = m.last_word >= len(ws) - 2 or m.first_word == 0
             if "merci" in around:
                 strength = 0.1
             elif "bonjour" in around:
                 strength, greets = 0.8, 1.0
-            elif m.last_word >= len(ws) - 2 or m.first_word == 0 or info.question:
-                strength = 1.0
+            elif ABOUT.intersection(before):
+                # "une question pour Éric", "ce que disait Imen": spoken about, not handed the floor.
+                strength = 0.1
+            elif edge:
+                strength = 1.0  # "Alain ?", "Julien, une question...", "... Dorothée."
+            elif info.question:
+                strength = 0.6
             else:
                 strength = 0.4
             info.floor[name] = max(info.floor.get(name, 0.0), strength)

@@ -75,7 +75,7 @@ def prior_logits(x: np.ndarray) -> np.ndarray:
 
 def context(units: list[Unit], infos: list[UnitInfo], t: int, floor: str | None = None) -> str:
     """The kind of boundary between unit t-1 and unit t: "@" a guest was just handed the floor by
-    name, "?" the previous unit asked a question."""
+    name, "?" the previous unit asked a question (an opening "Oui"/"Non" did not help: tried)."""
     kind = "loose" if units[t].loose and units[t - 1].loose else "sent"
     return kind + ("@" if floor else "?" if infos[t - 1].question else "")
 

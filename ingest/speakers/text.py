@@ -72,8 +72,23 @@ def mentions(text: str, roster: list[Person]) -> list[Mention]:
                 found.append(Mention(p, i, i + 1))
                 i += 2
                 continue
-        p = match_person(ws[i], roster)
+        p = match_person(ws[i], roster) or _sounds_like(ws[i], roster)
         if p:
             found.append(Mention(p, i, i))
         i += 1
     return found
+
+
+def _phonetic(word: str) -> str:
+    """A crude French sound key: subtitles write Imène as "Ymen", Éric as "Erik"."""
+    w = fold(word).replace("y", "i").replace("k", "c").replace("ph", "f")
+    return w[:-1] if w.endswith("e") and len(w) > 3 else w
+
+
+def _sounds_like(word: str, roster: list[Person]) -> Person | None:
+    """The roster member whose first name sounds like `word` (same sound key), if exactly one."""
+    key = _phonetic(word)
+    if len(key) < 3:
+        return None
+    hits = [p for p in roster if _phonetic(p.first_name) == key]
+    return hits[0] if len(hits) == 1 else None

@@ -183,7 +183,7 @@ def score(e: Episode, params: Params) -> Score:
 
 def fit_temperature(episodes: list[Episode], params: Params) -> float:
     """The decoder temperature that minimises the confidences' NLL on `episodes`."""
-    grid = [0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0]
+    grid = [0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 8.0]
     return min(grid, key=lambda t: sum(score(e, replace(params, temperature=t)).nll for e in episodes))
 
 
@@ -201,25 +201,39 @@ def gold_episodes() -> list[tuple[str, Episode]]:
     return out
 
 
-def fit_all(episodes: list[Episode]) -> Params:
-    """Fit on these episodes; the temperature is fitted leave-one-episode-out when there are several."""
-    params = fit(episodes)
-    if len(episodes) > 1:
-        temps = [fit_temperature([e], fit([o for o in episodes if o is not e])) for e in episodes]
-        return replace(params, temperature=float(np.mean(temps)))
-    return replace(params, temperature=fit_temperature(episodes, params))
+def cross_temperatures(named: list[tuple[str, Episode]]) -> dict[str, float]:
+    """For each episode, the temperature that best calibrates the model fitted on the *other*
+    episodes when it attributes this one: how overconfident the model is on unseen episodes."""
+    return {name: fit_temperature([e], fit([o for n, o in named if n != name])) for name, e in named}
+
+
+def fit_all(named: list[tuple[str, Episode]]) -> Params:
+    """Fit on every episode; the temperature is the mean of the cross-episode temperatures."""
+    params = fit([e for _, e in named])
+    if len(named) < 2:
+        return replace(params, temperature=fit_temperature([e for _, e in named], params))
+    return replace(params, temperature=float(np.mean(list(cross_temperatures(named).values()))))
+
+
+def cross_runs() -> list[tuple[str, Episode, Params]]:
+    """Each gold episode with parameters fitted on the other episodes only. The temperature comes
+    from the other episodes' cross-episode calibration (never from the tested episode's labels)."""
+    eps = gold_episodes()
+    temps = cross_temperatures(eps)
+    out = []
+    for name, test in eps:
+        params = fit([e for n, e in eps if n != name])
+        others = [t for n, t in temps.items() if n != name]
+        out.append((name, test, replace(params, temperature=float(np.mean(others)) if others else 1.0)))
+    return out
 
 
 def cross_validated() -> list[tuple[str, Transcript]]:
-    """Each gold episode attributed by parameters fitted on the other episodes (temperature too)."""
+    """Each gold episode attributed by parameters fitted on the other episodes (see `cross_runs`)."""
     from ingest.speakers.attribution import apply_decoded
 
-    eps = gold_episodes()
     out = []
-    for name, test in eps:
-        train = [e for n, e in eps if n != name]
-        params = fit(train)
-        params = replace(params, temperature=fit_temperature(train, params))
+    for name, test, params in cross_runs():
         apply_decoded(test.transcript, test.prep, run(test.prep, params))
         out.append((name, test.transcript))
     return out
@@ -228,17 +242,14 @@ def cross_validated() -> list[tuple[str, Transcript]]:
 def main(argv: list[str] | None = None) -> int:
     """Fit and save (default), or print cross-episode figures (`--cross`)."""
     args = sys.argv[1:] if argv is None else argv
-    eps = gold_episodes()
     if "--cross" in args:
-        for name, test in eps:
-            train = [e for n, e in eps if n != name]
-            params = fit(train)
-            params = replace(params, temperature=fit_temperature(train, params))
+        for name, test, params in cross_runs():
             s = score(test, params)
             print(f"train on others -> test {name}: line accuracy {s.accuracy:.1%}, NLL {s.nll:.3f}, "
                   f"T={params.temperature}")
         return 0
-    params = fit_all([e for _, e in eps])
+    eps = gold_episodes()
+    params = fit_all(eps)
     out = Path(args[0]) if args else None
     params.save(out) if out else params.save()
     print(f"fitted on {len(eps)} episodes, temperature {params.temperature}")

@@ -265,6 +265,30 @@ def test_an_uncited_answer_that_is_not_a_refusal_is_an_error() -> None:
         run("Julien Pillot wants public procurement reserved for European companies.")
 
 
+def test_the_suggested_english_refusal_is_not_mistaken_for_an_echo_of_the_prompt() -> None:
+    _, answer, _ = run("The segments do not answer this question.")
+    assert answer.refused and answer.answer == "The segments do not answer this question."
+
+
+def test_a_model_parroting_its_prompt_produces_no_answer() -> None:
+    """Seen with gemma-3-270m behind llama.cpp: it echoed the system prompt, whose rules once held "[1]"."""
+
+    def parrot(body: dict[str, Any]) -> str:
+        return "<<SYS>>\n\n[INST] <<SYS>>\n" + body["messages"][0]["content"] + "\nSee [1] and [2]."
+
+    with start_fake_openai(parrot) as fake, pytest.raises(LLMError, match="repeated its instructions"):
+        list(stream_answer(chat(fake), QUESTION, "en", EVIDENCE, []))
+
+
+def test_prompt_echo_is_cut_but_a_real_answer_beside_it_survives() -> None:
+    messages = build_messages(QUESTION, "en", EVIDENCE, [])
+    rule = "Never credit a segment's words to anyone but its speaker."
+    assert rule in messages[0]["content"]
+    verified = verify_answer(f"{rule} {CORRECT}", EVIDENCE, instructions=messages[0]["content"])
+    assert verified.text == CORRECT.replace("[3]", "[1]")
+    assert verified.dropped and "repeats the instructions" in verified.dropped[0]
+
+
 def test_no_segments_refuses_without_calling_the_model() -> None:
     with start_fake_openai("should not be called") as fake:
         items = list(stream_answer(chat(fake), QUESTION, "en", [], []))

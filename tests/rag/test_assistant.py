@@ -1,0 +1,90 @@
+"""The service API end to end over both real episodes, offline (extractive answers)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.parse import parse_file
+from rag.assistant import Assistant
+from rag.types import Filters, Message
+from tests.conftest import DECEMBER
+
+# Julien Pillot on public procurement in the 2025-12-11 episode (read off the transcript: 06:54-07:18, 16:14-16:21).
+PILLOT_WINDOWS = [(414 - 5, 438 + 5), (974 - 5, 981 + 5)]
+
+
+@pytest.mark.parametrize("question", ["What did Julien Pillot say about public procurement?",
+                                      "Qu'a dit Julien Pillot sur la commande publique ?"])
+def test_pillot_on_public_procurement_cites_his_segments_and_only_his(assistant: Assistant, question: str) -> None:
+    answer = assistant.ask(question)
+    assert not answer.refused
+    assert answer.citations
+    assert {c.speaker for c in answer.citations} == {"Julien Pillot"}
+    assert all(c.episode_id == "smart-tech-2025-12-11" and c.date == "2025-12-11" for c in answer.citations)
+    in_window = [c for c in answer.citations if any(lo <= c.start <= hi for lo, hi in PILLOT_WINDOWS)]
+    assert in_window, [(c.start, c.quote) for c in answer.citations]
+    assert "Julien Pillot" in answer.answer.splitlines()[0]
+
+
+def test_quotes_are_verbatim_transcript_text(assistant: Assistant) -> None:
+    lines = " ".join(ln.text for ln in parse_file(DECEMBER).lines)
+    answer = assistant.ask("Qu'a dit Julien Pillot sur la commande publique ?")
+    for c in answer.citations:
+        assert c.quote in lines
+        assert f"« {c.quote} » [{c.n}]" in answer.answer
+
+
+def test_citation_links_open_the_viewer_at_the_cited_line(assistant: Assistant) -> None:
+    answer = assistant.ask("What did the guests think of the quantum defence campus?")
+    assert not answer.refused
+    for c in answer.citations:
+        assert c.url.endswith(f"/episode/{c.episode_id}#L{c.first_line}")
+
+
+@pytest.mark.parametrize("question", [
+    "What did Louis Soris say about data centers?",  # he never discussed them
+    "Qu'a dit Eric Haddad sur l'amende infligée à X ?",
+    "What was said about cryptocurrency regulation in Brazil?",  # nobody did
+])
+def test_no_evidence_means_a_plain_refusal_citing_nothing(assistant: Assistant, question: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.refused and answer.citations == []
+    assert "nothing" in answer.answer or "aucun" in answer.answer
+
+
+def test_a_french_question_gets_a_french_lead(assistant: Assistant) -> None:
+    answer = assistant.ask("Qu'ont dit les invités sur le campus quantique défense ?")
+    assert not answer.refused
+    assert answer.answer.splitlines()[0].startswith("Ce qui a été dit")
+
+
+def test_speaker_filter_restricts_citations(assistant: Assistant) -> None:
+    answer = assistant.ask("Qu'a-t-on dit du campus quantique ?", Filters(speakers=["Marc Kaplan"]))
+    assert answer.citations and {c.speaker for c in answer.citations} == {"Marc Kaplan"}
+
+
+def test_a_follow_up_carries_the_speaker_over(assistant: Assistant) -> None:
+    first = "Qu'a dit Julien Pillot sur la commande publique ?"
+    history = [Message("user", first), Message("assistant", assistant.ask(first).answer)]
+    answer = assistant.ask("et qu'a-t-il dit sur les data centers ?", history=history)
+    assert answer.speakers == ["Julien Pillot"]
+    assert all(c.speaker == "Julien Pillot" for c in answer.citations)
+
+
+def test_stream_yields_text_then_the_final_answer(assistant: Assistant) -> None:
+    items = list(assistant.stream("What did Marc Kaplan say about quantum sensors?"))
+    assert isinstance(items[-1], type(assistant.ask("x"))) and all(isinstance(i, str) for i in items[:-1])
+    assert "".join(items[:-1]) == items[-1].answer  # type: ignore[union-attr]
+
+
+def test_episodes_list_rosters_with_roles(assistant: Assistant) -> None:
+    episodes = {e.episode_id: e for e in assistant.episodes()}
+    assert set(episodes) == {"smart-tech-2025-06-19", "smart-tech-2025-12-11"}
+    pillot = next(s for s in episodes["smart-tech-2025-12-11"].speakers if s.name == "Julien Pillot")
+    assert pillot.affiliation == "Inseec - Groupe Omnes Education" and pillot.turns > 0
+    assert any(s.is_host and s.name == "Delphine Sabattier" for s in episodes["smart-tech-2025-06-19"].speakers)
+
+
+def test_unknown_episode_is_a_key_error(assistant: Assistant) -> None:
+    with pytest.raises(KeyError):
+        assistant.episode("smart-tech-1999-01-01")

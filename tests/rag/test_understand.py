@@ -1,0 +1,94 @@
+"""Question understanding: names, roles, dates and follow-ups become filters."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from ingest.models import EpisodeMeta, Person
+from rag.types import Filters, Message
+from rag.understand import detect_language, understand
+
+HOST = Person("Delphine Sabattier", role="présentatrice", is_host=True)
+DECEMBER_GUESTS = [
+    Person("Imène Kabouya", role="Partner", affiliation="Wavestone"),
+    Person("Audrey Maurel", role="Avocate"),
+    Person("Julien Pillot", role="Consultant, Enseignant-chercheur en économie", affiliation="Inseec"),
+    Person("Eric Haddad", role="président exécutif", affiliation="NumSpot"),
+]
+JUNE_GUESTS = [Person("Louis Soris", role="avocat et fondateur", affiliation="cabinet Soris Avocats"),
+               Person("Marc Kaplan"), Person("Dorothée Decrop"), Person("Alain Staron")]
+PEOPLE = [HOST, *DECEMBER_GUESTS, *JUNE_GUESTS]
+EPISODES = [EpisodeMeta("smart-tech-2025-06-19", "June", date=date(2025, 6, 19)),
+            EpisodeMeta("smart-tech-2025-12-11", "December", date=date(2025, 12, 11))]
+
+
+@pytest.mark.parametrize(
+    ("question", "speakers"),
+    [
+        ("What did Julien Pillot say about public procurement?", ["Julien Pillot"]),
+        ("what did pillot think of the market?", ["Julien Pillot"]),
+        ("Qu'a dit Imen sur le cloud ?", ["Imène Kabouya"]),  # the subtitles' spelling
+        ("Selon Maître Morel, la plateforme a-t-elle des coûts cachés ?", ["Audrey Maurel"]),
+        ("What did Sorris say about AI?", ["Louis Soris"]),
+        ("Qu'a dit l'avocate sur le DSA ?", ["Audrey Maurel"]),
+        ("Qu'a dit Louis Soris sur le marché ?", ["Louis Soris"]),  # 'marché' is not Marc
+        ("What did the guests think of the quantum campus?", []),
+    ],
+)
+def test_people_named_in_a_question_become_a_speaker_filter(question: str, speakers: list[str]) -> None:
+    assert understand(question, PEOPLE, EPISODES).speakers == speakers
+
+
+def test_the_lawyer_names_every_lawyer_on_the_rosters() -> None:
+    assert understand("What did the lawyer say about AI?", PEOPLE, EPISODES).speakers == ["Audrey Maurel", "Louis Soris"]
+
+
+@pytest.mark.parametrize(
+    ("question", "episodes"),
+    [
+        ("What did Imen say in the December 11 episode?", ["smart-tech-2025-12-11"]),
+        ("Qu'a dit Alain Staron en juin ?", ["smart-tech-2025-06-19"]),
+        ("Qu'a-t-on dit le 11 décembre sur X ?", ["smart-tech-2025-12-11"]),
+        ("Anything about 2025-06-19?", ["smart-tech-2025-06-19"]),
+        ("What may happen to cloud prices?", []),
+    ],
+)
+def test_dates_become_an_episode_filter(question: str, episodes: list[str]) -> None:
+    assert understand(question, PEOPLE, EPISODES).episodes == episodes
+
+
+def test_the_topic_drops_names_and_question_words() -> None:
+    q = understand("Qu'a dit Julien Pillot sur la commande publique ?", PEOPLE, EPISODES)
+    assert q.topic == "commande publique" and q.language == "fr"
+
+
+def test_explicit_filters_win_over_the_text() -> None:
+    q = understand("What did Julien Pillot say?", PEOPLE, EPISODES, Filters(speakers=["Audrey Maurel"]))
+    assert q.speakers == ["Audrey Maurel"]
+
+
+def test_a_follow_up_with_a_pronoun_keeps_the_speaker_and_takes_the_new_topic() -> None:
+    history = [Message("user", "What did Julien Pillot say about public procurement?"),
+               Message("assistant", "Julien Pillot raised public procurement twice...")]
+    q = understand("and what did he say about data centers?", PEOPLE, EPISODES, history=history)
+    assert q.speakers == ["Julien Pillot"] and q.topic == "data centers" and q.follow_up
+
+
+def test_an_elliptical_follow_up_keeps_the_topic_and_takes_the_new_speaker() -> None:
+    history = [Message("user", "Qu'a dit Julien Pillot sur la commande publique ?"), Message("assistant", "...")]
+    q = understand("et Audrey Maurel ?", PEOPLE, EPISODES, history=history)
+    assert q.speakers == ["Audrey Maurel"] and q.topic == "commande publique"
+
+
+def test_a_new_full_question_does_not_inherit_anything() -> None:
+    history = [Message("user", "What did Julien Pillot say about public procurement in December?")]
+    q = understand("What did the guests think of the quantum defence campus announced by the minister?",
+                   PEOPLE, EPISODES, history=history)
+    assert q.speakers == [] and q.episodes == [] and "quantum" in q.topic
+
+
+@pytest.mark.parametrize(("text", "lang"), [("What did she say?", "en"), ("Qu'a-t-elle dit sur l'IA ?", "fr")])
+def test_language_detection(text: str, lang: str) -> None:
+    assert detect_language(text) == lang

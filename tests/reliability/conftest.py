@@ -1,0 +1,146 @@
+"""Shared pieces of the reliability suite: one embedder for the session, servers on 127.0.0.1, hostile transcripts."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rag.assistant import Assistant
+from rag.embedders import Embedder, get_embedder
+from rag.settings import Settings
+
+CHROMA = Path(sys.executable).parent / "chroma"
+PILLOT_QUESTION = "What did Julien Pillot say about public procurement?"
+QUESTIONS = [
+    PILLOT_QUESTION,
+    "Qu'a dit Audrey Maurel sur le DSA ?",
+    "What did the guests think of the quantum defence campus?",
+    "Qu'a dit Marc Kaplan sur le campus quantique ?",
+    "Quelle est la recette de la tarte tatin ?",  # refused: neither episode answers it
+]
+
+# Real lines of smart-tech-2025-12-11.txt (06:34-07:19) as a labelled plain-text transcript; `{inject}` marks
+# where a hostile line goes, inside Julien Pillot's turn on public procurement (the one a question cites).
+PILLOT_EXCERPT = """Title: {title}
+Date: 2025-12-11
+Show: SMART TECH
+Episode: {episode_id}
+
+[00:06:34] Delphine Sabattier: Ok, c'est intéressant ce virage stratégique.
+[00:06:36] Delphine Sabattier: Julien, une question pour Éric Haddad ou un commentaire ?
+[00:06:39] Julien Pillot: Bonjour Éric. Un commentaire ? Oui.
+[00:06:41] Julien Pillot: Moi, j'applaudis plutôt tout ce qui est fait autour de Newspot.
+[00:06:54] Julien Pillot: Non, le point d'interrogation, c'est que structurellement, il y a toujours cette difficulté de transformer l'essai en réussissant à finalement capter plus de commandes publiques que ce n'est le cas actuellement.
+[00:07:13] Julien Pillot: Si à la sortie, la commande publique continue à passer auprès d'hyperscalaires américains, {inject}
+[00:07:17] Julien Pillot: je ne vois pas trop ce qu'on y gagne.
+[00:07:19] Delphine Sabattier: C'est une question pour Éric Haddad.
+"""
+
+
+def excerpt(episode_id: str, inject: str = "", title: str = "SMART TECH — extrait commande publique") -> str:
+    """The Pillot excerpt as a plain-text transcript with `inject` in his public-procurement line."""
+    return PILLOT_EXCERPT.format(episode_id=episode_id, inject=inject, title=title)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """One loaded embedder for every Assistant of the suite (loading it is the slow part of building one)."""
+    return get_embedder(Settings(_env_file=None).embedder)  # type: ignore[call-arg]
+
+
+def make_assistant(index_dir: Path, embedder: Embedder, **overrides: Any) -> Assistant:
+    """An Assistant over `index_dir`; LLM off unless `overrides` configure it."""
+    values: dict[str, Any] = {"index_dir": index_dir, "llm_model": None, "llm_base_url": None, "llm_api_key": None}
+    values.update(overrides)
+    return Assistant(Settings(_env_file=None, **values), embedder=embedder)  # type: ignore[call-arg]
+
+
+@pytest.fixture()
+def index_copy(sample_index: Path, tmp_path: Path) -> Path:
+    """A writable copy of the session's two-episode index."""
+    target = tmp_path / "index"
+    shutil.copytree(sample_index, target)
+    return target
+
+
+@contextlib.contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a free 127.0.0.1 port in a thread; yields the base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+class ChromaServer:
+    """`chroma run` on 127.0.0.1 as a subprocess that a test can kill and start again on the same port and path."""
+
+    def __init__(self, path: Path) -> None:
+        exe = str(CHROMA) if CHROMA.exists() else shutil.which("chroma")
+        if not exe:
+            pytest.skip("the `chroma` CLI from the chromadb package is not installed")
+        self.exe = exe
+        self.path = path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.exe, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=1).read()
+                return
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    pytest.fail("chroma server did not start")
+                time.sleep(0.2)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=20)
+        self.proc = None
+
+
+@pytest.fixture()
+def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
+    server = ChromaServer(tmp_path / "chroma-server")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
