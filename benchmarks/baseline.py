@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+
 # SentenceSplitter counts tokens with tiktoken; llama-index bundles the encoding files. Point tiktoken at them
 # before anything asks for a tokenizer, so nothing ever tries the network.
 def _bundled_tiktoken_cache() -> str | None:

@@ -150,7 +150,7 @@ def write_episode(source: Source, index: int, rng: random.Random, out_dir: Path)
 def generate(n: int, seed: int = 0, cache_dir: Path = CACHE_DIR, sources: list[Source] | None = None) -> CorpusInfo:
     """The corpus of `n` synthetic episodes, generated on first use and then reused from the cache."""
     out_dir = cache_dir / "corpora" / f"{n}-seed{seed}-v{CORPUS_VERSION}"
-    manifest = out_dir / "manifest.json"
+    manifest = out_dir / ".manifest.json"  # hidden: ingest skips it
     if manifest.is_file():
         data = json.loads(manifest.read_text(encoding="utf-8"))
         return CorpusInfo(path=out_dir, episodes=data["episodes"], lines=data["lines"], hours=data["hours"],
@@ -168,7 +168,7 @@ def generate(n: int, seed: int = 0, cache_dir: Path = CACHE_DIR, sources: list[S
         files.append(path.name)
         lines += count
         seconds += length
-    (tmp / "manifest.json").write_text(json.dumps({"episodes": n, "lines": lines, "hours": seconds / 3600,
+    (tmp / ".manifest.json").write_text(json.dumps({"episodes": n, "lines": lines, "hours": seconds / 3600,
                                                    "files": files, "seed": seed}), encoding="utf-8")
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.rename(out_dir)  # a half-written corpus is never mistaken for a complete one

@@ -48,7 +48,8 @@ def cost_plot(rows: list[dict[str, Any]]) -> str:
     """Warm p95 latency and peak memory against corpus size, side by side."""
     rows = sorted(rows, key=lambda r: r["episodes"])
     xs = [float(r["episodes"]) for r in rows]
-    latency = {"answer p95": [r["ask"]["warm"]["p95"] for r in rows],
+    latency = {"answer p95 (window cache off)": [r["ask_nocache"]["warm"]["p95"] for r in rows],
+               "answer p95": [r["ask"]["warm"]["p95"] for r in rows],
                "retrieval p95": [r["retrieve"]["warm"]["p95"] for r in rows],
                "baseline p95": [r["baseline"]["warm"]["p95"] for r in rows]}
     memory = {"ingest peak RSS": [r["ingest_maxrss_mb"] for r in rows],

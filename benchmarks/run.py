@@ -85,7 +85,7 @@ def startup_s(index: Path, question: str) -> float:
     return took
 
 
-def measure_size(size: Size, work: Path, queries: int, pool: Path | None, log: Any) -> dict[str, Any]:
+def measure_size(size: Size, work: Path, cache: Path, queries: int, pool: Path | None, log: Any) -> dict[str, Any]:
     """Ingest, query, start-up and baseline figures for one corpus size."""
     info = size.info
     ours, base = work / size.label / "ours", work / size.label / "baseline"
@@ -93,8 +93,8 @@ def measure_size(size: Size, work: Path, queries: int, pool: Path | None, log: A
     cached = info.episodes >= CACHED_FROM
     args = ["ingest", "--index", str(ours)]
     if cached:
-        args += ["--embed-cache", str(work.parent / "embed-cache-usem3.npz")]
-    log(f"[{size.label}] ingest {info.episodes} episodes ({info.hours:.1f} h, {info.lines} lines)"
+        args += ["--embed-cache", str(cache / "embed-cache-usem3.npz")]
+    log(f"\\[{size.label}] ingest {info.episodes} episodes ({info.hours:.1f} h, {info.lines} lines)"
         f"{' with the embedding cache' if cached else ''}")
     ing = worker([*args, str(info.path)])
     if ing["failed"]:
@@ -106,20 +106,23 @@ def measure_size(size: Size, work: Path, queries: int, pool: Path | None, log: A
         "ingest_lines_per_s": None if cached else info.lines / ing["seconds"],
         "ingest_maxrss_mb": ing["maxrss_mb"], "index_mb": disk_mb(ours),
     }
-    log(f"[{size.label}] retrieval latency")
+    log(f"\\[{size.label}] retrieval latency")
     row["retrieve"] = worker(["query", "--index", str(ours), "--mode", "retrieve", "--n", str(queries)])
-    log(f"[{size.label}] full offline answer latency")
+    log(f"\\[{size.label}] full offline answer latency")
     row["ask"] = worker(["query", "--index", str(ours), "--mode", "ask", "--n", str(queries)])
-    log(f"[{size.label}] `debrief ask` start-up")
+    log(f"\\[{size.label}] full offline answer latency, quote-window cache off")
+    row["ask_nocache"] = worker(["query", "--index", str(ours), "--mode", "ask", "--n", str(queries),
+                                 "--no-window-cache"])
+    log(f"\\[{size.label}] `debrief ask` start-up")
     row["startup_s"] = startup_s(ours, "Qu'a dit Julien Pillot sur la commande publique ?")
-    log(f"[{size.label}] baseline build{' (stand-in vectors)' if pool else ''}")
+    log(f"\\[{size.label}] baseline build{' (stand-in vectors)' if pool else ''}")
     bargs = ["baseline-build", "--dir", str(base)] + (["--pool", str(pool)] if pool else [])
     row["baseline_build"] = worker([*bargs, str(info.path)])
     row["baseline_index_mb"] = disk_mb(base)
-    log(f"[{size.label}] baseline latency")
+    log(f"\\[{size.label}] baseline latency")
     row["baseline"] = worker(["baseline-query", "--dir", str(base), "--n", str(queries)])
     if size.label == "samples":
-        log("[samples] quality: hit@5 with the right speaker")
+        log("\\[samples] quality: hit@5 with the right speaker")
         row["quality"] = worker(["quality", "--index", str(ours), "--baseline", str(base)])
     return row
 
@@ -133,8 +136,10 @@ def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = [
         {"target": f"retrieval p95 ≤ {RETRIEVE_P95_MS:.0f} ms warm ({largest['label']})",
          "value": largest["retrieve"]["warm"]["p95"], "pass": largest["retrieve"]["warm"]["p95"] <= RETRIEVE_P95_MS},
-        {"target": f"full offline answer p95 ≤ {ASK_P95_MS:.0f} ms warm ({largest['label']})",
-         "value": largest["ask"]["warm"]["p95"], "pass": largest["ask"]["warm"]["p95"] <= ASK_P95_MS},
+        # Judged with the quote-window cache off: synthetic episodes repeat real turns, which would flatter it.
+        {"target": f"full offline answer p95 ≤ {ASK_P95_MS:.0f} ms warm, window cache off ({largest['label']})",
+         "value": largest["ask_nocache"]["warm"]["p95"],
+         "pass": largest["ask_nocache"]["warm"]["p95"] <= ASK_P95_MS},
     ]
     if slowest_ingest:
         out.append({"target": f"ingest ≥ {INGEST_HOURS_PER_MIN:g} episode-hours/min (slowest size: "
@@ -153,7 +158,8 @@ def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def table(rows: list[dict[str, Any]]) -> Table:
     t = Table("corpus", "eps", "hours", "chunks", "ingest h/min", "lines/s", "ingest RSS MB", "index MB",
-              "retr p50/p95 ms", "retr cold", "ask p50/p95 ms", "ask cold", "query RSS MB", "`ask` start s",
+              "retr p50/p95 ms", "retr cold", "ask p50/p95 ms", "ask no-cache p50/p95", "ask cold", "query RSS MB",
+              "`ask` start s",
               "baseline p50/p95 ms", "base cold", "ratio p95 ours/base",
               title="debrief benchmarks (warm unless 'cold'; ms)")
     for r in rows:
@@ -164,12 +170,27 @@ def table(rows: list[dict[str, Any]]) -> Table:
             "cached" if r["ingest_cached"] else f"{r['ingest_lines_per_s']:.0f}",
             f"{r['ingest_maxrss_mb']:.0f}", f"{r['index_mb']:.1f}",
             f"{rr['warm']['p50']:.0f}/{rr['warm']['p95']:.0f}", f"{rr['cold_ms']:.0f}",
-            f"{ra['warm']['p50']:.0f}/{ra['warm']['p95']:.0f}", f"{ra['cold_ms']:.0f}",
+            f"{ra['warm']['p50']:.0f}/{ra['warm']['p95']:.0f}",
+            f"{r['ask_nocache']['warm']['p50']:.0f}/{r['ask_nocache']['warm']['p95']:.0f}", f"{ra['cold_ms']:.0f}",
             f"{max(rr['maxrss_mb'], ra['maxrss_mb']):.0f}", f"{r['startup_s']:.1f}",
             f"{rb['warm']['p50']:.0f}/{rb['warm']['p95']:.0f}", f"{rb['cold_ms']:.0f}",
             f"{rr['warm']['p95'] / max(rb['warm']['p95'], 1e-9):.2f}",
         )
     return t
+
+
+def show(rows: list[dict[str, Any]], verdicts: list[dict[str, Any]]) -> None:
+    """Print the table, the PASS/MISS lines and the quality comparison."""
+    console.print(table(rows))
+    for v in verdicts:
+        mark = "[green]PASS[/green]" if v["pass"] else "[red]MISS[/red]"
+        extra = f" (baseline {v['baseline']:.3g})" if "baseline" in v else ""
+        console.print(f"{mark} {v['target']}: {v['value']:.3g}{extra}")
+    if any("quality" in r for r in rows):
+        q = next(r for r in rows if "quality" in r)["quality"]
+        ratio = q["ours_hit5"] / q["baseline_hit5"] if q["baseline_hit5"] else float("inf")
+        console.print(f"hit@5 right speaker on the samples ({q['questions']} answerable questions): ours "
+                      f"{q['ours_hit5']:.2f}, baseline {q['baseline_hit5']:.2f} (text containment), ratio {ratio:.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,10 +200,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", help="comma-separated: samples and/or episode counts (default samples,10,100,1000)")
     p.add_argument("--queries", type=int, help="warm queries per measurement (default 40; 6 with --quick)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--work", type=Path, default=corpus.CACHE_DIR / "runs", help="where indexes are built")
+    p.add_argument("--cache", type=Path, default=corpus.CACHE_DIR, help="corpora and the embedding cache")
+    p.add_argument("--work", type=Path, help="where indexes are built (default: <cache>/runs)")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    p.add_argument("--report", type=Path, help="print the table and targets of an earlier results JSON, run nothing")
     args = p.parse_args(argv)
+    if args.report:
+        rows = json.loads(args.report.read_text(encoding="utf-8"))["sizes"]
+        show(rows, targets(rows))
+        return 0
     sizes_arg = args.sizes or ("samples,10" if args.quick else "samples,10,100,1000")
     queries = args.queries or (6 if args.quick else 40)
     started = time.perf_counter()
@@ -197,26 +224,18 @@ def main(argv: list[str] | None = None) -> int:
         else:
             n = int(label)
             log(f"corpus of {n} synthetic episodes")
-            sizes.append(Size(str(n), corpus.generate(n, args.seed)))
+            sizes.append(Size(str(n), corpus.generate(n, args.seed, args.cache)))
+    work: Path = args.work or args.cache / "runs"
     rows = []
     pool: Path | None = None
     for size in sizes:
         # The naive recipe is embedded for real up to 10 episodes; beyond, stand-in vectors (see baseline.py).
         use_pool = pool if size.info.episodes > 10 else None
-        rows.append(measure_size(size, args.work, queries, use_pool, log))
+        rows.append(measure_size(size, work, args.cache, queries, use_pool, log))
         if pool is None:
-            pool = args.work / size.label / "baseline"
+            pool = work / size.label / "baseline"
     verdicts = targets(rows)
-    console.print(table(rows))
-    for v in verdicts:
-        mark = "[green]PASS[/green]" if v["pass"] else "[red]MISS[/red]"
-        extra = f" (baseline {v['baseline']:.3g})" if "baseline" in v else ""
-        console.print(f"{mark} {v['target']}: {v['value']:.3g}{extra}")
-    if any("quality" in r for r in rows):
-        q = next(r for r in rows if "quality" in r)["quality"]
-        ratio = q["ours_hit5"] / q["baseline_hit5"] if q["baseline_hit5"] else float("inf")
-        console.print(f"hit@5 right speaker on the samples ({q['questions']} answerable questions): ours "
-                      f"{q['ours_hit5']:.2f}, baseline {q['baseline_hit5']:.2f} (text containment), ratio {ratio:.2f}")
+    show(rows, verdicts)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     args.out.mkdir(parents=True, exist_ok=True)
     report = {"timestamp": stamp, "quick": args.quick, "seed": args.seed, "queries": queries,

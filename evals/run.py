@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -90,6 +91,35 @@ def index_key(overrides: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+# Code and data whose change alters what ingest produces. The index re-ingests on its own only when
+# PIPELINE_VERSION is bumped; an eval must never score a new attribution model against an index built by the old one.
+INGEST_SOURCES = ["ingest", "rag/indexer.py", "rag/store.py", "rag/embedders.py", "data/transcripts"]
+
+
+def code_key(root: Path = REPO_ROOT) -> str:
+    """A short hash of the ingest code, its model weights and the sample transcripts."""
+    digest = hashlib.sha256()
+    for entry in INGEST_SOURCES:
+        base = root / entry
+        files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file())
+        for path in files:
+            if path.suffix in (".pyc",) or "__pycache__" in path.parts:
+                continue
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def cache_dir(config: Config) -> Path:
+    """`.debrief/evals/<config key>-<code key>`; older builds of the same config are removed."""
+    key = index_key(config.overrides)
+    target = CACHE / f"{key}-{code_key()}"
+    if CACHE.is_dir():
+        for old in CACHE.iterdir():
+            if old.is_dir() and old != target and (old.name == key or old.name.startswith(f"{key}-")):
+                shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
 def make_settings(config: Config, index_dir: Path | None = None, llm: bool = False, env_file: bool = True) -> Any:
     """Settings for a config. Offline suites switch the LLM off even when the environment configures one;
     `env_file=False` ignores `.env` (tests must not depend on a developer's file)."""
@@ -98,7 +128,7 @@ def make_settings(config: Config, index_dir: Path | None = None, llm: bool = Fal
     overrides: dict[str, Any] = dict(config.overrides)
     if not env_file:
         overrides["_env_file"] = None
-    overrides["index_dir"] = index_dir or CACHE / index_key(config.overrides)
+    overrides["index_dir"] = index_dir or cache_dir(config)
     if not llm:
         overrides["llm_model"] = None
     return Settings(**overrides)

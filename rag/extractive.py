@@ -7,8 +7,14 @@ refuses rather than offer someone else's words.
 
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
+
+from ingest.chunking import SENTENCE_END
 from ingest.formats.timecode import format_seconds
 from ingest.models import Chunk, EpisodeMeta
 from rag.embedders import Embedder
@@ -20,6 +26,7 @@ from rag.understand import Query
 
 # A quote window grows line by line until it holds this many characters (subtitle lines can be fragments).
 WINDOW_CHARS = 160
+MAX_WINDOW_CHARS = 420
 MAX_WINDOW_LINES = 4
 
 
@@ -66,16 +73,21 @@ def select_quotes(query: Query, ranked: list[Ranked], embedder: Embedder, thresh
         return []
     topic_terms = set(tokenize([query.search_text])[0])
     q_vec = embedder.embed_query(query.search_text)
+    per_chunk = [(r, _windows(r.hit.chunk)) for r in ranked]
+    # Embedding windows is most of an answer's cost: one call for all of them (the model batches by tokens),
+    # and vectors of windows already seen come from a small cache (the same turns answer related questions).
+    vecs = _window_vectors(embedder, [w.text for _, windows in per_chunk for w in windows])
+    sims = vecs @ q_vec if len(vecs) else []
     candidates: list[Quote] = []
-    for r in ranked:
-        windows = _windows(r.hit.chunk)
+    at = 0
+    for r, windows in per_chunk:
         if not windows:
             continue
-        vecs = embedder.embed_passages([w.text for w in windows])
-        sims = vecs @ q_vec
-        for w, sim in zip(windows, sims):
-            w.similarity = float(sim)
-            w.overlap = _overlap(topic_terms, w.text + " " + r.hit.chunk.text)
+        chunk_terms = set(tokenize([r.hit.chunk.text])[0])
+        for w in windows:
+            w.similarity = float(sims[at])
+            at += 1
+            w.overlap = _overlap(topic_terms, w.text, chunk_terms)
         candidates.append(max(windows, key=lambda w: w.score))
     evidence = [q for q in candidates if _is_evidence(q, query, thresholds)]
     evidence.sort(key=lambda q: q.score, reverse=True)
@@ -83,7 +95,7 @@ def select_quotes(query: Query, ranked: list[Ranked], embedder: Embedder, thresh
         return []
     best = evidence[0].score
     kept = [q for q in evidence if q.score >= thresholds.relative_cut * best]
-    return kept[: thresholds.max_citations]
+    return [_to_sentences(q) for q in kept[: thresholds.max_citations]]
 
 
 def _is_evidence(q: Quote, query: Query, t: Thresholds) -> bool:
@@ -95,14 +107,41 @@ def _is_evidence(q: Quote, query: Query, t: Thresholds) -> bool:
     return q.similarity >= t.min_similarity_open or q.overlap >= t.min_overlap_open
 
 
-def _overlap(terms: set[str], text: str) -> float:
+def _overlap(terms: set[str], text: str, extra: set[str] | None = None) -> float:
+    """Share of `terms` among the stemmed tokens of `text` (plus `extra`, tokens already computed)."""
     if not terms:
         return 0.0
-    return len(terms & set(tokenize([text])[0])) / len(terms)
+    return len(terms & (set(tokenize([text])[0]) | (extra or set()))) / len(terms)
+
+
+# Recent window vectors, per embedder instance (two embedders never share vectors, even under one name).
+_WINDOW_CACHES: weakref.WeakKeyDictionary[Any, OrderedDict[str, np.ndarray]] = weakref.WeakKeyDictionary()
+WINDOW_CACHE_SIZE = 4096  # per embedder; 512-d float32 vectors: 8 MB
+
+
+def _window_vectors(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Passage vectors of quote windows, identical to `embed_passages(texts)`, remembering recent ones."""
+    try:
+        cache = _WINDOW_CACHES.setdefault(embedder, OrderedDict())
+    except TypeError:  # an embedder that cannot be weakly referenced: no cache
+        cache = OrderedDict()
+    missing = list(dict.fromkeys(t for t in texts if t not in cache))
+    fresh = dict(zip(missing, embedder.embed_passages(missing))) if missing else {}
+    rows = []
+    for t in texts:
+        if t in fresh:
+            rows.append(fresh[t])
+            cache[t] = fresh[t]
+        else:
+            rows.append(cache[t])
+        cache.move_to_end(t)
+    while len(cache) > WINDOW_CACHE_SIZE:
+        cache.popitem(last=False)
+    return np.stack(rows) if rows else np.zeros((0, 1), dtype=np.float32)
 
 
 def _windows(chunk: Chunk) -> list[Quote]:
-    """Runs of consecutive lines of the chunk long enough to read as a quote."""
+    """Runs of consecutive lines long enough to score against the question (subtitle lines can be fragments)."""
     rows = chunk.line_map or [(chunk.first_line, chunk.start, 0)]
     texts = _line_texts(chunk)
     out = []
@@ -111,12 +150,36 @@ def _windows(chunk: Chunk) -> list[Quote]:
         while len(text) < WINDOW_CHARS and j + 1 < len(rows) and j - i + 1 < MAX_WINDOW_LINES:
             j += 1
             text = f"{text} {texts[j]}"
-        end = rows[j + 1][1] if j + 1 < len(rows) else chunk.end
-        out.append(Quote(chunk=chunk, first_line=int(rows[i][0]), last_line=int(rows[j][0]), start=float(rows[i][1]),
-                         end=float(max(end, rows[j][1])), text=text.strip(), similarity=0.0, overlap=0.0))
+        out.append(_quote(chunk, rows, texts, i, j))
         if j + 1 == len(rows):
             break  # later windows would be suffixes of this one
     return out
+
+
+def _to_sentences(q: Quote) -> Quote:
+    """Widen a scored window to whole sentences, so a quote does not start or stop mid-phrase."""
+    chunk = q.chunk
+    rows = chunk.line_map or [(chunk.first_line, chunk.start, 0)]
+    texts = _line_texts(chunk)
+    index = {int(r[0]): k for k, r in enumerate(rows)}
+    i, j = index.get(q.first_line, 0), index.get(q.last_line, len(rows) - 1)
+    size = len(q.text)
+    while i > 0 and not SENTENCE_END.search(texts[i - 1]) and size + len(texts[i - 1]) < MAX_WINDOW_CHARS:
+        i -= 1
+        size += len(texts[i]) + 1
+    while j + 1 < len(rows) and not SENTENCE_END.search(texts[j]) and size + len(texts[j + 1]) < MAX_WINDOW_CHARS:
+        j += 1
+        size += len(texts[j]) + 1
+    wide = _quote(chunk, rows, texts, i, j)
+    wide.similarity, wide.overlap = q.similarity, q.overlap
+    return wide
+
+
+def _quote(chunk: Chunk, rows: list[tuple[int, float, int]], texts: list[str], i: int, j: int) -> Quote:
+    end = rows[j + 1][1] if j + 1 < len(rows) else chunk.end
+    return Quote(chunk=chunk, first_line=int(rows[i][0]), last_line=int(rows[j][0]), start=float(rows[i][1]),
+                 end=float(max(end, rows[j][1])), text=" ".join(texts[i : j + 1]).strip(), similarity=0.0,
+                 overlap=0.0)
 
 
 def _line_texts(chunk: Chunk) -> list[str]:

@@ -91,7 +91,7 @@ def api_router(assistant: Assistant) -> APIRouter:
             for upload in files:
                 raw_name = upload.filename or ""
                 data = upload.file.read(MAX_UPLOAD_BYTES + 1)  # never more than the limit in memory
-                problem = upload_problem(raw_name, len(data), data[:8192])
+                problem = upload_problem(raw_name, data)
                 if problem:
                     return error(problem.status, f"{raw_name!r}: {problem.message}; nothing was ingested")
                 name = safe_name(raw_name)

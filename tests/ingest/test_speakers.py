@@ -12,17 +12,20 @@ from ingest.models import EpisodeMeta, Person, SpeechLine, Transcript
 from ingest.parse import parse_file
 from ingest.speakers import attribute
 from ingest.speakers.corrections import apply, load, sidecar_path
-from ingest.speakers.units import build_units
+from ingest.speakers.features import feature_names, unit_features
+from ingest.speakers.model import CONTEXTS, WEIGHTS_FILE, Params
+from ingest.speakers.text import mentions
+from ingest.speakers.units import Unit, build_units
 
 ROOT = Path(__file__).resolve().parents[2]
 JUNE = ROOT / "data" / "transcripts" / "smart-tech-2025-06-19.txt"
 DECEMBER = ROOT / "data" / "transcripts" / "smart-tech-2025-12-11.txt"
 # Measured with the shipped model (trained on both gold episodes): 56.9% line accuracy on 06-19,
-# 55.8% on 12-11; cross-episode (trained on the other one only) 52.2% and 52.9%. Regression guards only.
+# 59.8% on 12-11; cross-episode (trained on the other one only) 51.0% and 56.7%. Regression guards only.
 JUNE_MIN_ACCURACY = 0.54
-DECEMBER_MIN_ACCURACY = 0.53
-# Measured: 93% (06-19) and 87% (12-11) of the wrong lines have confidence under 0.5.
-MIN_ERRORS_FLAGGED = 0.82
+DECEMBER_MIN_ACCURACY = 0.57
+# Measured: 92% (06-19) and 85% (12-11) of the wrong lines have confidence under 0.5.
+MIN_ERRORS_FLAGGED = 0.80
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +156,26 @@ def test_unknown_speaker_in_corrections_names_the_roster(tmp_path: Path) -> None
     assert info.value.line == 2
     assert "Sébastien Lecornu" in str(info.value)
     assert "Alain Staron" in str(info.value)  # the roster is listed
+
+
+def test_shipped_weights_match_the_features() -> None:
+    # A feature added without retraining (`python -m ingest.speakers.train`) would misalign every weight.
+    params = Params.load(WEIGHTS_FILE)
+    assert len(params.weights) == len(feature_names())
+    assert 0.5 <= params.temperature <= 8.0
+    assert set(params.switch_host) == set(CONTEXTS)
+
+
+def test_subtitle_spelling_of_a_first_name_still_names_the_guest(december: Transcript) -> None:
+    # 05:26 "Ymen, une question ou une réaction ?": the subtitles' spelling of Imène.
+    said = mentions("Ymen, une question ou une réaction ?", december.meta.roster)
+    assert [m.person.name for m in said] == ["Imène Kabouya"]
+
+
+def test_a_question_for_someone_is_not_handing_them_the_floor(december: Transcript) -> None:
+    # 05:01 the host turns to Julien first; Éric is what the question is about.
+    text = "Ok, c'est intéressant ce virage stratégique. Julien, une question pour Éric Haddad ou un commentaire ?"
+    units = [Unit(0, 0, text)]
+    _, infos = unit_features(units, december.meta.roster, december.meta.host, 1)
+    assert infos[0].floor["Julien Pillot"] == 1.0
+    assert infos[0].floor["Eric Haddad"] < 0.4

@@ -21,9 +21,10 @@ from rag.embedders import Embedder, get_embedder
 from rag.settings import Settings
 
 CHROMA = Path(sys.executable).parent / "chroma"
-PILLOT_QUESTION = "What did Julien Pillot say about public procurement?"
+PILLOT_QUESTION = "Qu'a dit Julien Pillot sur la commande publique ?"
 QUESTIONS = [
     PILLOT_QUESTION,
+    "What did Julien Pillot say about public procurement?",
     "Qu'a dit Audrey Maurel sur le DSA ?",
     "What did the guests think of the quantum defence campus?",
     "Qu'a dit Marc Kaplan sur le campus quantique ?",
@@ -67,8 +68,12 @@ def embedder() -> Embedder:
 
 def make_assistant(index_dir: Path, embedder: Embedder, **overrides: Any) -> Assistant:
     """An Assistant over `index_dir`; LLM off unless `overrides` configure it."""
-    values: dict[str, Any] = {"index_dir": index_dir, "llm_model": None, "llm_base_url": None, "llm_api_key": None}
+    values: dict[str, Any] = {"index_dir": index_dir, "llm_model": None}
     values.update(overrides)
+    # These two fields are read by their aliases only (`Settings(llm_base_url=...)` would be silently ignored).
+    for field, alias in (("llm_base_url", "DEBRIEF_LLM_BASE_URL"), ("llm_api_key", "DEBRIEF_LLM_API_KEY")):
+        if field in values:
+            values[alias] = values.pop(field)
     return Assistant(Settings(_env_file=None, **values), embedder=embedder)  # type: ignore[call-arg]
 
 
