@@ -50,9 +50,9 @@ def attribute_speakers(transcript: Transcript, path: Path) -> Transcript:
     transcript = attribute(transcript)
     side = corrections_path(path)
     if side.is_file():
-        from ingest.speakers import corrections as fixes
+        from ingest.speakers.corrections import apply, load
 
-        fixes.apply(transcript, fixes.load(side))
+        apply(transcript, load(side))
     return transcript
 
 

@@ -14,13 +14,14 @@ def segment_url(meta: EpisodeMeta, start: float, first_line: int, public_url: st
         url = urlparse(meta.source_url)
         host = (url.hostname or "").lower()
         if "youtube.com" in host or "youtu.be" in host:
-            return _with_param(url, "t", f"{seconds}s")
+            return _with_param(meta.source_url, "t", f"{seconds}s")
         # Dailymotion and most players take ?start=SECONDS.
-        return _with_param(url, "start", str(seconds))
+        return _with_param(meta.source_url, "start", str(seconds))
     return f"{public_url.rstrip('/')}/episode/{meta.episode_id}#L{first_line}"
 
 
-def _with_param(url: object, key: str, value: str) -> str:
-    parts = urlparse(url) if isinstance(url, str) else url
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k != key] + [(key, value)]  # type: ignore[union-attr]
-    return urlunparse(parts._replace(query=urlencode(query)))  # type: ignore[union-attr]
+def _with_param(url: str, key: str, value: str) -> str:
+    """`url` with query parameter `key` set to `value` (replacing any previous one)."""
+    parts = urlparse(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != key] + [(key, value)]
+    return urlunparse(parts._replace(query=urlencode(query)))

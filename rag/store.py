@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
-from llama_index.core.schema import TextNode
+from llama_index.core.schema import BaseNode, TextNode
 from llama_index.core.vector_stores.types import (
     FilterOperator,
     MetadataFilter,
@@ -229,7 +229,7 @@ class ChromaStore:
         self, record: EpisodeRecord, transcript: Transcript, chunks: list[Chunk], vectors: np.ndarray
     ) -> None:
         """Write the new version's chunks, flip the catalog to it, then delete the old version's chunks."""
-        nodes = [_node(c, record, transcript, vec) for c, vec in zip(chunks, vectors)]
+        nodes: list[BaseNode] = [_node(c, record, transcript, vec) for c, vec in zip(chunks, vectors)]
         for start in range(0, len(nodes), 1000):
             self._vectors.add(nodes[start : start + 1000])
         _debug_pause(record)
@@ -237,7 +237,7 @@ class ChromaStore:
             ids=[record.episode_id],
             documents=[_transcript_to_json(transcript)],
             metadatas=[{"version": record.version, "record": _record_to_json(record)}],
-            embeddings=[[1.0]],
+            embeddings=np.ones((1, 1), dtype=np.float32),
         )
         self._delete_stale(record.episode_id, record.version)
         self._cached_catalog = None
@@ -273,13 +273,14 @@ class ChromaStore:
         return len(stale)
 
     def _delete_stale(self, episode_id: str, version: str) -> None:
-        self._chunks.delete(where={"$and": [{"episode_id": episode_id}, {"version": {"$ne": version}}]})
+        where: Any = {"$and": [{"episode_id": episode_id}, {"version": {"$ne": version}}]}
+        self._chunks.delete(where=where)
 
     # -- reading ---------------------------------------------------------------------------------------
     @_guarded
     def search(self, vector: np.ndarray, k: int, speakers: list[str], episodes: list[str]) -> list[Hit]:
         """Nearest active chunks by cosine similarity, optionally only some speakers/episodes."""
-        filters = []
+        filters: list[MetadataFilter | MetadataFilters] = []
         if speakers:
             filters.append(MetadataFilter(key="speaker", value=list(speakers), operator=FilterOperator.IN))
         if episodes:

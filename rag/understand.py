@@ -27,16 +27,16 @@ FRAME_WORDS = {
     "me", "and", "also", "else", "episode", "show", "there", "anything", "something", "according", "to", "view",
     "views", "opinion", "a", "an", "their", "his", "her", "she", "he", "they", "them", "guests", "guest",
     "qu", "que", "quoi", "dit", "dire", "sur", "le", "la", "les", "l", "des", "du", "de", "d", "est", "et", "qui",
-    "pense", "pensent", "penser", "parlé", "parle", "a", "t", "il", "elle", "ils", "elles", "lui", "selon",
-    "quel", "quelle", "quels", "quelles", "avis", "épisode", "episode", "émission", "aussi", "ont", "invités",
+    "pense", "pensent", "penser", "parlé", "parle", "t", "il", "elle", "ils", "elles", "lui", "selon",
+    "quel", "quelle", "quels", "quelles", "avis", "épisode", "émission", "aussi", "ont", "invités",
     "invité", "propos", "au", "aux", "en", "un", "une", "ce", "cette", "c", "s", "n", "y", "sujet", "évoqué",
-    "raconte", "explique", "expliqué", "déclaré", "said", "raised", "discuss", "discussed", "think", "why", "when",
-    "where", "much", "many", "can", "could", "would", "should", "will", "does", "pourquoi", "comment", "quand", "où",
+    "raconte", "explique", "expliqué", "déclaré", "raised", "discuss", "discussed", "why", "when",
+    "where", "much", "many", "can", "could", "would", "should", "will", "pourquoi", "comment", "quand", "où",
     "combien", "est-ce", "a-t-il", "a-t-elle", "ont-ils", "ont-elles", "peut-elle", "peut-il", "doit-il",
-    "pensé", "vécu", "selon", "according", "mean", "meant", "give", "gave", "ask", "asked", "both", "across",
+    "pensé", "vécu", "mean", "meant", "give", "gave", "ask", "asked", "both", "across",
     "episodes", "émissions", "deux", "two", "by", "for", "with", "from", "as", "at", "or", "ou", "dans", "par",
     "pour", "avec", "it", "its", "that", "this", "ces", "se", "sa", "son", "ses", "leur", "leurs", "t-il",
-    "t-elle", "fait", "faire", "do", "did", "been", "be", "has", "have", "had", "not", "ne", "pas", "plus",
+    "t-elle", "fait", "faire", "been", "be", "has", "have", "had", "not", "ne", "pas", "plus",
 }
 PRONOUNS = {"she", "he", "her", "him", "his", "they", "them", "elle", "il", "lui", "ils", "elles", "leur"}
 FOLLOW_UP_OPENERS = ("and ", "et ", "what about", "how about", "also", "aussi", "et sur", "et pour", "and about")

@@ -167,14 +167,14 @@ def test_shipped_weights_match_the_features() -> None:
 
 
 def test_subtitle_spelling_of_a_first_name_still_names_the_guest(december: Transcript) -> None:
-    # 05:26 "Ymen, une question ou une réaction ?": the subtitles' spelling of Imène.
+    # 09:20 "Ymen, une question ou une réaction ?": the subtitles' spelling of Imène.
     said = mentions("Ymen, une question ou une réaction ?", december.meta.roster)
     assert [m.person.name for m in said] == ["Imène Kabouya"]
 
 
 def test_a_question_for_someone_is_not_handing_them_the_floor(december: Transcript) -> None:
-    # 05:01 the host turns to Julien first; Éric is what the question is about.
-    text = "Ok, c'est intéressant ce virage stratégique. Julien, une question pour Éric Haddad ou un commentaire ?"
+    # 06:36 the host turns to Julien; Éric is who the question is for, and Julien answers.
+    text = "Julien, une question pour Éric Haddad ou un commentaire ?"
     units = [Unit(0, 0, text)]
     _, infos = unit_features(units, december.meta.roster, december.meta.host, 1)
     assert infos[0].floor["Julien Pillot"] == 1.0
