@@ -127,5 +127,6 @@ class Chunk:
     context: str = ""
     confidence: float = 1.0
     turn_index: int = 0
-    # (line number, start seconds, char offset in `text`) for each line, to time a quote inside the chunk.
-    line_map: list[tuple[int, float, int]] = field(default_factory=list)
+    # (line number, start seconds, char offset in `text`, attribution confidence) for each line, so a quote
+    # inside the chunk can be timed and its speaker's certainty known.
+    line_map: list[tuple[int, float, int, float]] = field(default_factory=list)

@@ -28,6 +28,8 @@ from rag.understand import Query
 WINDOW_CHARS = 160
 MAX_WINDOW_CHARS = 420
 MAX_WINDOW_LINES = 4
+# Below this attribution confidence a quote is flagged as of uncertain speaker.
+UNCERTAIN = 0.5
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,12 @@ class Thresholds:
     min_similarity_filtered: float = 0.27
     # ...or any shared topic term with at least this similarity.
     weak_similarity: float = 0.15
-    # Unrestricted: a higher similarity bar, or a good share of the topic's (stemmed) terms.
+    # Unrestricted: a higher similarity bar, or half the topic's (stemmed) terms, or a third of them with
+    # moderate similarity (one shared word alone, 'recette' in an unrelated turn, is chance).
     min_similarity_open: float = 0.40
-    min_overlap_open: float = 0.30
+    min_overlap_open: float = 0.50
+    partial_overlap_open: float = 0.30
+    partial_similarity_open: float = 0.30
     # Further quotes must score at least this fraction of the best one.
     relative_cut: float = 0.75
     max_citations: int = 4
@@ -61,6 +66,7 @@ class Quote:
     text: str
     similarity: float
     overlap: float
+    confidence: float = 1.0  # the least certain attribution among the quoted lines
 
     @property
     def score(self) -> float:
@@ -104,7 +110,8 @@ def _is_evidence(q: Quote, query: Query, t: Thresholds) -> bool:
         return bool(query.speakers)
     if query.speakers:
         return q.similarity >= t.min_similarity_filtered or (q.overlap > 0 and q.similarity >= t.weak_similarity)
-    return q.similarity >= t.min_similarity_open or q.overlap >= t.min_overlap_open
+    return (q.similarity >= t.min_similarity_open or q.overlap >= t.min_overlap_open
+            or (q.overlap >= t.partial_overlap_open and q.similarity >= t.partial_similarity_open))
 
 
 def _overlap(terms: set[str], text: str, extra: set[str] | None = None) -> float:
@@ -142,7 +149,7 @@ def _window_vectors(embedder: Embedder, texts: list[str]) -> np.ndarray:
 
 def _windows(chunk: Chunk) -> list[Quote]:
     """Runs of consecutive lines long enough to score against the question (subtitle lines can be fragments)."""
-    rows = chunk.line_map or [(chunk.first_line, chunk.start, 0)]
+    rows = chunk.line_map or [(chunk.first_line, chunk.start, 0, chunk.confidence)]
     texts = _line_texts(chunk)
     out = []
     for i in range(len(rows)):
@@ -159,7 +166,7 @@ def _windows(chunk: Chunk) -> list[Quote]:
 def _to_sentences(q: Quote) -> Quote:
     """Widen a scored window to whole sentences, so a quote does not start or stop mid-phrase."""
     chunk = q.chunk
-    rows = chunk.line_map or [(chunk.first_line, chunk.start, 0)]
+    rows = chunk.line_map or [(chunk.first_line, chunk.start, 0, chunk.confidence)]
     texts = _line_texts(chunk)
     index = {int(r[0]): k for k, r in enumerate(rows)}
     i, j = index.get(q.first_line, 0), index.get(q.last_line, len(rows) - 1)
@@ -175,11 +182,11 @@ def _to_sentences(q: Quote) -> Quote:
     return wide
 
 
-def _quote(chunk: Chunk, rows: list[tuple[int, float, int]], texts: list[str], i: int, j: int) -> Quote:
+def _quote(chunk: Chunk, rows: list[tuple[int, float, int, float]], texts: list[str], i: int, j: int) -> Quote:
     end = rows[j + 1][1] if j + 1 < len(rows) else chunk.end
     return Quote(chunk=chunk, first_line=int(rows[i][0]), last_line=int(rows[j][0]), start=float(rows[i][1]),
                  end=float(max(end, rows[j][1])), text=" ".join(texts[i : j + 1]).strip(), similarity=0.0,
-                 overlap=0.0)
+                 overlap=0.0, confidence=min(float(r[3]) for r in rows[i : j + 1]))
 
 
 def _line_texts(chunk: Chunk) -> list[str]:
@@ -198,7 +205,7 @@ def cite(quotes: list[Quote], episodes: dict[str, EpisodeMeta], public_url: str)
             n=n, episode_id=meta.episode_id, episode_title=meta.title,
             date=meta.date.isoformat() if meta.date else "", speaker=q.chunk.speaker,
             start=q.start, end=q.end, url=segment_url(meta, q.start, q.first_line, public_url), quote=q.text,
-            first_line=q.first_line, last_line=q.last_line, confidence=q.chunk.confidence,
+            first_line=q.first_line, last_line=q.last_line, confidence=q.confidence,
         ))
     return citations
 
@@ -222,7 +229,11 @@ def compose(query: Query, citations: list[Citation]) -> str:
                 lines.append("")
             lines.append(f"**{c.speaker}** ({c.date or c.episode_title}):")
             current = group
-        lines.append(f"- « {c.quote} » [{c.n}] ({format_seconds(c.start)})")
+        # Attribution is inferred on unlabelled transcripts: say when the speaker is a guess.
+        doubt = ""
+        if c.confidence < UNCERTAIN:
+            doubt = ", locuteur incertain" if query.language == "fr" else ", speaker uncertain"
+        lines.append(f"- « {c.quote} » [{c.n}] ({format_seconds(c.start)}{doubt})")
     return "\n".join(lines)
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from rag.embedders import Embedder
@@ -11,6 +15,8 @@ from rag.sparse import SparseIndex
 from rag.store import Hit, VectorStore
 
 Mode = Literal["hybrid", "dense", "sparse"]
+# Bump when SparseIndex or Chunk change shape: older pickles are then ignored.
+SPARSE_CACHE_VERSION = 1
 
 
 @dataclass
@@ -59,9 +65,41 @@ class Retriever:
         state = tuple(sorted((eid, rec.version) for eid, rec in self.store.catalog().items()))
         with self._lock:
             if self._sparse is None or state != self._sparse_state:
-                self._sparse = SparseIndex(list(self.store.chunks()))
+                self._sparse = self._load_or_build(state)
                 self._sparse_state = state
             return self._sparse
+
+    def _load_or_build(self, state: tuple[tuple[str, str], ...]) -> SparseIndex:
+        """Building BM25 means scanning every chunk out of Chroma and tokenising it (tens of seconds at a
+        thousand episodes), which every new process (each `debrief ask`) would pay on its first question:
+        keep the built index on disk, under a name derived from the episode versions it covers."""
+        cache_dir = getattr(self.store, "cache_dir", None)
+        if cache_dir is None:
+            return SparseIndex(list(self.store.chunks()))
+        key = hashlib.sha256(repr((SPARSE_CACHE_VERSION, state)).encode()).hexdigest()[:24]
+        path = Path(cache_dir) / f"bm25-{key}.pickle"
+        if path.is_file():
+            try:
+                with path.open("rb") as fh:
+                    # Our own file in the index directory (whoever can write there can rewrite the index too).
+                    loaded = pickle.load(fh)
+                if isinstance(loaded, SparseIndex):
+                    return loaded
+            except Exception:  # noqa: S110 - a torn or outdated file is rebuilt below
+                pass
+        index = SparseIndex(list(self.store.chunks()))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)  # readers see the whole file or none
+            for old in path.parent.glob("bm25-*.pickle"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only index directory still answers, it just rebuilds per process
+        return index
 
     def retrieve(self, text: str, speakers: list[str], episodes: list[str], k: int = 8) -> list[Ranked]:
         """Top-k fused results for `text`."""

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import urlparse
 
@@ -194,6 +195,11 @@ class ChromaStore:
         where = self._settings.chroma_url or str(self._settings.index_dir)
         return StoreUnavailable(f"cannot reach the Chroma server at {where}: {exc}")
 
+    @property
+    def cache_dir(self) -> Path:
+        """Local directory for derived data that is faster to load than to rebuild (the BM25 index)."""
+        return self._settings.index_dir / "cache"
+
     @_guarded
     def ping(self) -> None:
         """Raise StoreUnavailable when the store cannot be reached (health checks)."""
@@ -338,11 +344,11 @@ def _node(chunk: Chunk, record: EpisodeRecord, transcript: Transcript, vector: n
 
 
 def _line_map(chunk: Chunk, transcript: Transcript) -> list[list[float]]:
-    """[[line number, start seconds, char offset in chunk text], ...] for the chunk's lines."""
+    """[[line number, start seconds, char offset in chunk text, attribution confidence], ...] per chunk line."""
     rows, offset = [], 0
     for ln in transcript.lines:
         if chunk.first_line <= ln.line <= chunk.last_line:
-            rows.append([ln.line, ln.start, offset])
+            rows.append([ln.line, ln.start, offset, round(ln.confidence, 3)])
             offset += len(ln.text) + 1
     return rows
 
@@ -361,7 +367,8 @@ def _chunk_from_metadata(meta: dict[str, Any], text: str) -> Chunk:
         context=str(meta.get("context", "")),
         confidence=float(meta.get("confidence", 1.0)),
         turn_index=int(meta.get("turn_index", 0)),
-        line_map=[(int(r[0]), float(r[1]), int(r[2])) for r in json.loads(str(meta.get("line_map", "[]")))],
+        line_map=[(int(r[0]), float(r[1]), int(r[2]), float(r[3]) if len(r) > 3 else 1.0)
+                  for r in json.loads(str(meta.get("line_map", "[]")))],
     )
 
 

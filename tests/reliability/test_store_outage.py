@@ -96,3 +96,17 @@ def test_cli_prints_one_line_naming_the_url_and_exits_1(tmp_path: Path) -> None:
         assert len(lines) == 1, (args, proc.stderr)
         assert lines[0].startswith(f"error: cannot reach the Chroma server at {url}"), lines[0]
         assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_cli_names_a_missing_slack_token_in_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from rag import cli
+
+    for var in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(var, raising=False)
+    assert cli.main(["slack", "--http", "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert [ln for ln in err.splitlines() if ln.strip()] == [
+        "error: SLACK_BOT_TOKEN is not set: export SLACK_BOT_TOKEN=<the Bot User OAuth Token from OAuth & "
+        "Permissions> (see docs/slack.md)."
+    ]
