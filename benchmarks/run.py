@@ -229,8 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     pool: Path | None = None
     for size in sizes:
-        # The naive recipe is embedded for real up to 10 episodes; beyond, stand-in vectors (see baseline.py).
-        use_pool = pool if size.info.episodes > 10 else None
+        # The naive recipe is embedded for real up to 10 episodes (only the samples with --quick); beyond that,
+        # stand-in vectors (see baseline.py).
+        use_pool = pool if size.info.episodes > (2 if args.quick else 10) else None
         rows.append(measure_size(size, work, args.cache, queries, use_pool, log))
         if pool is None:
             pool = work / size.label / "baseline"

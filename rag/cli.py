@@ -25,6 +25,11 @@ errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `debrief` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `eval` and `bench` own their options (`--suite`, `--quick`...): hand them over untouched.
+    passthrough = {"eval": cmd_eval, "bench": cmd_bench}
+    if argv and argv[0] in passthrough:
+        return int(passthrough[argv[0]](argparse.Namespace(rest=argv[1:])) or 0)
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

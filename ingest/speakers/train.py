@@ -95,7 +95,7 @@ def _ratio(counts: list[float], prior: float, strength: float = 2.0) -> float:
     return (num + prior * strength) / (den + strength)
 
 
-def _switches(counts: dict[str, list[float]], base: dict[str, float]) -> dict[str, float]:
+def switch_rates(counts: dict[str, list[float]], base: dict[str, float]) -> dict[str, float]:
     """Switch probability per boundary kind. A loose unit is a fragment of a sentence, so where the
     training episodes show few loose boundaries their prior is the sentence rate spread over
     LOOSE_SHARE of a sentence (not a flat default, which makes fragments flicker between speakers)."""
@@ -152,7 +152,7 @@ def fit(episodes: list[Episode], base: Params | None = None) -> Params:
                     g2n[1] += 1
     counted = replace(
         base, weights=[float(v) for v in w], host_prior=float(y.mean()),
-        switch_host=_switches(sw_h, base.switch_host), switch_guest=_switches(sw_g, base.switch_guest),
+        switch_host=switch_rates(sw_h, base.switch_host), switch_guest=switch_rates(sw_g, base.switch_guest),
         to_named=_ratio(named, base.to_named), to_last=_ratio(last, base.to_last),
         guest_to_host=_ratio(g2h, base.guest_to_host), guest_to_named=_ratio(g2n, base.guest_to_named))
     return tune(episodes, counted)
