@@ -256,7 +256,8 @@ def upload_problem(raw_name: str, data: bytes) -> UploadProblem | None:
 
 def upload_path_problem(path: str) -> UploadProblem | None:
     """Check a file the UI received (Gradio hands over a path in its upload cache): no `..` or control characters
-    in the path, a supported type, then size and content; a refused file is not read at all."""
+    in the path, a supported type, then its size; a refused file is not read at all. Binary or badly encoded
+    content is left to the ingest, whose error names the line to look at."""
     parts = PurePosixPath(path.replace("\\", "/")).parts
     if ".." in parts or any(ord(ch) < 32 for ch in path):
         return UploadProblem("not a usable file name", 400)
@@ -265,11 +266,9 @@ def upload_path_problem(path: str) -> UploadProblem | None:
         return problem
     try:
         size = Path(path).stat().st_size
-        with open(path, "rb") as fh:
-            head = fh.read(8192)
     except OSError as exc:
         return UploadProblem(f"cannot read the upload ({exc.strerror or exc})", 400)
-    return _content_problem(size, head)
+    return _content_problem(size, b"")
 
 
 def _name_problem(name: str) -> UploadProblem | None:
@@ -286,7 +285,8 @@ def _content_problem(size: int, head: bytes) -> UploadProblem | None:
     if size > MAX_UPLOAD_BYTES:
         return UploadProblem(f"{size / 1e6:.1f} MB is over the {MAX_UPLOAD_BYTES // 2**20} MB limit", 413)
     if b"\x00" in head:
-        return UploadProblem("binary content (NUL byte): not a text transcript", 415)
+        line = head[: head.index(b"\x00")].count(b"\n") + 1
+        return UploadProblem(f"binary content (NUL byte on line {line}): not a text transcript", 415)
     return None
 
 

@@ -28,7 +28,7 @@ def test_a_tiny_run_writes_a_report_and_a_plot(tmp_path: Path) -> None:
     assert {t["target"].split(" ")[0] for t in report["targets"]} >= {"retrieval", "full", "ingest"}
     assert all(isinstance(t["pass"], bool) for t in report["targets"])
     svg = ET.parse(out / f"{report['timestamp']}.svg").getroot()
-    assert svg.tag.endswith("svg") and len(list(svg.iter("{http://www.w3.org/2000/svg}polyline"))) == 5
+    assert svg.tag.endswith("svg") and len(list(svg.iter("{http://www.w3.org/2000/svg}polyline"))) == 6
 
 
 def _row(label: str, episodes: int, retrieve: float, ask: float, base: float, ingest: float | None) -> dict:

@@ -173,10 +173,11 @@ def test_ui_upload_handler_refuses_hostile_files_and_ingests_the_good_one(
     assert lines[1] == ("✗ `passwd`: unsupported file type '(none)': upload one of .txt, .vtt, .srt, .json; "
                         "nothing ingested")
     assert "not a usable file name" in lines[2]
-    assert lines[3] == "✗ `capture.txt`: binary content (NUL byte): not a text transcript; nothing ingested"
-    assert lines[4].startswith("✗ `setup.exe`: unsupported file type '.exe'")
-    assert lines[5] == "✗ `huge.srt`: 21.0 MB is over the 20 MB limit; nothing ingested"
-    assert lines[6].startswith("✓ `extrait-commande-publique.txt` → **extrait-upload**: added")
+    assert lines[3].startswith("✗ `setup.exe`: unsupported file type '.exe'")
+    assert lines[4] == "✗ `huge.srt`: 21.0 MB is over the 20 MB limit; nothing ingested"
+    # Files that pass the checks are ingested; binary content is refused there, naming the line to look at.
+    assert lines[5] == "✗ capture.txt:3: binary content (NUL byte): not a text transcript; nothing was changed"
+    assert lines[6].startswith("✓ `extrait-commande-publique.txt` → **extrait-upload**: added"), report
     assert [e.episode_id for e in upload_assistant.episodes()] == ["extrait-upload"]
 
 
@@ -210,7 +211,7 @@ def test_api_ingest_refuses_traversal_binary_type_and_size(upload_assistant: Ass
             status, body = _post_files(url, [(name, good)])
             assert status == 400 and "not a usable file name" in body["error"], (name, body)
         status, body = _post_files(url, [("capture.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")])
-        assert status == 415 and "binary content" in body["error"]
+        assert status == 415 and "binary content (NUL byte on line 3)" in body["error"]
         status, body = _post_files(url, [("slides.pdf", b"%PDF-1.7 commande publique")])
         assert status == 415 and "unsupported file type '.pdf'" in body["error"]
         status, body = _post_files(url, [("huge.vtt", b"WEBVTT\n\n" + b"x" * MAX_UPLOAD_BYTES)])
