@@ -86,12 +86,16 @@ class Assistant:
                    history: list[Message] | None = None) -> Query:
         """Resolve names, dates and follow-ups of a question against what is indexed."""
         metas = list(self._episode_metas().values())
-        return understand(question, _people(metas), metas, filters, history)
+        query = understand(question, _people(metas), metas, filters, history)
+        if query.language == "en" and query.topic and self.settings.translate_queries:
+            query.expansions = self.retriever.bridge().translate(query.topic)
+        return query
 
     def retrieve(self, query: Query) -> list[Ranked]:
         """Fused retrieval results for a resolved query (the evals call this too)."""
         self._refresh_catalog()
-        return self.retriever.retrieve(query.search_text, query.speakers, query.episodes, self.settings.top_k)
+        return self.retriever.retrieve(query.search_text, query.speakers, query.episodes, self.settings.top_k,
+                                       query.expansions)
 
     def evidence(self, query: Query) -> list[extractive.Quote]:
         """The quotes that support an answer, best first; empty when the transcripts do not answer."""

@@ -7,6 +7,7 @@ refuses rather than offer someone else's words.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -51,12 +52,15 @@ class Thresholds:
     min_overlap_open: float = 0.50
     partial_overlap_open: float = 0.30
     partial_similarity_open: float = 0.30
+    # Shared words with next to no semantic similarity are coincidence ('Paris', 'cybersécurité' in a turn
+    # about law firms answering a question about the Olympics).
+    weak_similarity_open: float = 0.20
     # When the question names a speaker, only quote lines attributed to them at least this confidently.
     # Off by default: at 0.5 it cut wrong-speaker citations 47 -> 26 but wrong refusals rose 14% -> 45%
     # (eval, attribution v2); quotes under 0.5 are flagged "speaker uncertain" instead.
     min_speaker_confidence: float = 0.0
     # Further quotes must score at least this fraction of the best one.
-    relative_cut: float = 0.75
+    relative_cut: float = 0.65
     max_citations: int = 4
 
 
@@ -82,6 +86,10 @@ def select_quotes(query: Query, ranked: list[Ranked], embedder: Embedder, thresh
     if not ranked:
         return []
     topic_terms = set(tokenize([query.search_text])[0])
+    # A French phrase an English topic translates to ("public procurement" -> "commande publique"), found
+    # verbatim in one speaker's turn, counts as half the topic's words. Only multi-word phrases and only
+    # within a speaker's turns: single translated words ('données', 'cyber') turn up everywhere by chance.
+    bridged = [p for p in query.expansions if " " in p] if query.speakers else []
     q_vec = embedder.embed_query(query.search_text)
     per_chunk = [(r, _windows(r.hit.chunk)) for r in ranked]
     # Embedding windows is most of an answer's cost: one call for all of them (the model batches by tokens),
@@ -94,10 +102,13 @@ def select_quotes(query: Query, ranked: list[Ranked], embedder: Embedder, thresh
         if not windows:
             continue
         chunk_terms = set(tokenize([r.hit.chunk.text])[0])
+        chunk_lower = r.hit.chunk.text.lower()
         for w in windows:
             w.similarity = float(sims[at])
             at += 1
             w.overlap = _overlap(topic_terms, w.text, chunk_terms)
+            if any(p in chunk_lower for p in bridged):
+                w.overlap = max(w.overlap, 0.5)
         if query.speakers:
             windows = [w for w in windows if w.confidence >= thresholds.min_speaker_confidence]
         if windows:
@@ -118,7 +129,8 @@ def _is_evidence(q: Quote, query: Query, t: Thresholds) -> bool:
         return bool(query.speakers)
     if query.speakers:
         return q.similarity >= t.min_similarity_filtered or (q.overlap > 0 and q.similarity >= t.weak_similarity)
-    return (q.similarity >= t.min_similarity_open or q.overlap >= t.min_overlap_open
+    return (q.similarity >= t.min_similarity_open
+            or (q.overlap >= t.min_overlap_open and q.similarity >= t.weak_similarity_open)
             or (q.overlap >= t.partial_overlap_open and q.similarity >= t.partial_similarity_open))
 
 
@@ -132,6 +144,7 @@ def _overlap(terms: set[str], text: str, extra: set[str] | None = None) -> float
 # Recent window vectors, per embedder instance (two embedders never share vectors, even under one name).
 _WINDOW_CACHES: weakref.WeakKeyDictionary[Any, OrderedDict[str, np.ndarray]] = weakref.WeakKeyDictionary()
 WINDOW_CACHE_SIZE = 4096  # per embedder; 512-d float32 vectors: 8 MB
+_CACHE_LOCK = threading.Lock()
 
 
 def _window_vectors(embedder: Embedder, texts: list[str]) -> np.ndarray:
@@ -140,18 +153,20 @@ def _window_vectors(embedder: Embedder, texts: list[str]) -> np.ndarray:
         cache = _WINDOW_CACHES.setdefault(embedder, OrderedDict())
     except TypeError:  # an embedder that cannot be weakly referenced: no cache
         cache = OrderedDict()
-    missing = list(dict.fromkeys(t for t in texts if t not in cache))
-    fresh = dict(zip(missing, embedder.embed_passages(missing))) if missing else {}
-    rows = []
-    for t in texts:
-        if t in fresh:
-            rows.append(fresh[t])
-            cache[t] = fresh[t]
-        else:
-            rows.append(cache[t])
-        cache.move_to_end(t)
-    while len(cache) > WINDOW_CACHE_SIZE:
-        cache.popitem(last=False)
+    # Answers run in several threads (UI, Slack, API): the cache is only touched under the lock, and what
+    # a question needs is copied out first, so another thread's eviction cannot pull a vector from under it.
+    with _CACHE_LOCK:
+        known = {t: cache[t] for t in texts if t in cache}
+    missing = list(dict.fromkeys(t for t in texts if t not in known))
+    if missing:
+        known.update(zip(missing, embedder.embed_passages(missing)))
+    with _CACHE_LOCK:
+        for t in dict.fromkeys(texts):
+            cache[t] = known[t]
+            cache.move_to_end(t)
+        while len(cache) > WINDOW_CACHE_SIZE:
+            cache.popitem(last=False)
+    rows = [known[t] for t in texts]
     return np.stack(rows) if rows else np.zeros((0, 1), dtype=np.float32)
 
 

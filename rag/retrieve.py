@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from rag.crosslingual import PhraseBridge
 from rag.embedders import Embedder
 from rag.sparse import SparseIndex
 from rag.store import Hit, VectorStore
@@ -58,6 +59,8 @@ class Retriever:
         self.mode = mode
         self._sparse: SparseIndex | None = None
         self._sparse_state: tuple[tuple[str, str], ...] = ()
+        self._bridge: PhraseBridge | None = None
+        self._bridge_for: SparseIndex | None = None
         self._lock = threading.Lock()
 
     def sparse_index(self) -> SparseIndex:
@@ -101,11 +104,22 @@ class Retriever:
             pass  # a read-only index directory still answers, it just rebuilds per process
         return index
 
-    def retrieve(self, text: str, speakers: list[str], episodes: list[str], k: int = 8) -> list[Ranked]:
-        """Top-k fused results for `text`."""
+    def bridge(self) -> PhraseBridge:
+        """The corpus's French phrases for translating English questions, built with the BM25 index."""
+        index = self.sparse_index()
+        with self._lock:
+            if self._bridge is None or self._bridge_for is not index:
+                self._bridge = PhraseBridge((c.text for c in index.chunks), self.embedder)
+                self._bridge_for = index
+            return self._bridge
+
+    def retrieve(self, text: str, speakers: list[str], episodes: list[str], k: int = 8,
+                 expansions: list[str] | None = None) -> list[Ranked]:
+        """Top-k fused results for `text`; `expansions` (French phrases for an English question) join BM25's query."""
         lists: dict[str, list[Hit]] = {}
         if self.mode in ("hybrid", "dense"):
             lists["dense"] = self.store.search(self.embedder.embed_query(text), self.dense_k, speakers, episodes)
         if self.mode in ("hybrid", "sparse"):
-            lists["sparse"] = self.sparse_index().search(text, self.sparse_k, speakers, episodes)
+            sparse_text = " ".join([text, *(expansions or [])])
+            lists["sparse"] = self.sparse_index().search(sparse_text, self.sparse_k, speakers, episodes)
         return reciprocal_rank_fusion(lists, self.rrf_k)[:k]

@@ -14,7 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     """Every knob of debrief. Defaults run offline with the embedded Chroma store and the extractive answerer."""
 
-    model_config = SettingsConfigDict(env_prefix="DEBRIEF_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="DEBRIEF_", env_file=".env", extra="ignore", populate_by_name=True)
 
     index_dir: Path = Field(default=Path(".debrief"), description="Where the embedded Chroma store and catalog live.")
     chroma_url: str | None = Field(default=None, description="Use a Chroma server (http://host:port) instead.")
@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     sparse_k: int = 40
     rrf_k: int = 60
     retrieval: Literal["hybrid", "dense", "sparse"] = "hybrid"
+    # Expand English questions with the corpus's equivalent French phrases for BM25 and quote selection.
+    translate_queries: bool = True
     # Chunking: a turn longer than this many characters splits at sentence ends.
     chunk_max_chars: int = 900
     chunk_min_chars: int = 40

@@ -32,7 +32,7 @@ FRAME_WORDS = {
     "invité", "propos", "au", "aux", "en", "un", "une", "ce", "cette", "c", "s", "n", "y", "sujet", "évoqué",
     "raconte", "explique", "expliqué", "déclaré", "raised", "discuss", "discussed", "why", "when",
     "where", "much", "many", "can", "could", "would", "should", "will", "pourquoi", "comment", "quand", "où",
-    "combien", "est-ce", "a-t-il", "a-t-elle", "ont-ils", "ont-elles", "peut-elle", "peut-il", "doit-il",
+    "combien", "est-ce", "a-t-on", "t-on", "a-t-il", "a-t-elle", "ont-ils", "ont-elles", "peut-elle", "peut-il", "doit-il",
     "pensé", "vécu", "mean", "meant", "give", "gave", "ask", "asked", "both", "across",
     "episodes", "émissions", "deux", "two", "by", "for", "with", "from", "as", "at", "or", "ou", "dans", "par",
     "pour", "avec", "it", "its", "that", "this", "ces", "se", "sa", "son", "ses", "leur", "leurs", "t-il",
@@ -72,6 +72,8 @@ class Query:
     speakers: list[str] = field(default_factory=list)
     episodes: list[str] = field(default_factory=list)
     follow_up: bool = False
+    # French corpus phrases equivalent to an English question's topic (see rag.crosslingual).
+    expansions: list[str] = field(default_factory=list)
 
     @property
     def search_text(self) -> str:

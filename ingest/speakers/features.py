@@ -77,6 +77,9 @@ def unit_features(units: list[Unit], roster: list[Person], host: Person | None,
     stems_of = {p.name: role_stems(p) for p in guests}
     rows: list[list[float]] = []
     infos: list[UnitInfo] = []
+    # The host greets each guest once, when introducing them; a later "Bonjour Éric" is another guest
+    # greeting Éric as they take the floor ("Julien, une question pour Éric ?" / "Bonjour Éric. Oui...").
+    greeted: set[str] = set()
     for u in units:
         text = u.text
         folded = fold(text)
@@ -96,8 +99,11 @@ def unit_features(units: list[Unit], roster: list[Person], host: Person | None,
             edge = m.last_word >= len(ws) - 2 or m.first_word == 0
             if "merci" in around:
                 strength = 0.1
+            elif "bonjour" in around and name in greeted:
+                strength = 0.1  # a guest greeting a guest already welcomed: not the host, not a hand-over
             elif "bonjour" in around:
                 strength, greets = 0.8, 1.0
+                greeted.add(name)
             elif ABOUT.intersection(before):
                 # "une question pour Éric", "ce que disait Imen": spoken about, not handed the floor.
                 strength = 0.1

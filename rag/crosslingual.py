@@ -1,0 +1,78 @@
+"""English questions, French speech: map the question's phrases to the corpus's own French phrases.
+
+BM25 cannot match "public procurement" to "commande publique", and the dense model matches a short English
+query to a long French turn only weakly. But the multilingual embedder maps a short phrase to its French
+equivalent well (measured: "public procurement" -> "marchés publics" 0.87, "digital sovereignty" ->
+"souveraineté numérique" 0.86). So we embed the corpus's frequent phrases once, and expand an English
+question with the French phrases nearest to its own: offline query translation restricted to words the
+corpus actually uses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+import numpy as np
+
+from rag.embedders import Embedder
+
+# Phrases that must be near-synonyms to count as a translation of the question's phrase.
+MIN_SIMILARITY = 0.70
+MAX_PHRASES = 6000
+PER_QUERY_PHRASE = 3
+_EN_STOP = set(["being", "been", "under", "over", "with", "about", "from", "into", "than", "that", "this", "what", "which", "their", "there", "these", "those", "they", "them", "have", "has", "had", "does", "did", "will", "would", "could", "should", "also", "just", "only", "very", "more", "most"])
+_WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
+_FR_STOP = set(
+    ["alors", "au", "aux", "avec", "ce", "ces", "cette", "c'est", "dans", "de", "des", "du", "elle", "en", "et", "est", "il", "ils", "je", "la", "le", "les", "leur", "lui", "mais", "me", "même", "mes", "moi", "mon", "ne", "nos", "notre", "nous", "on", "ou", "où", "par", "pas", "pour", "qu", "que", "qui", "sa", "se", "ses", "si", "son", "sont", "sur", "ta", "te", "tes", "toi", "ton", "tu", "un", "une", "vos", "votre", "vous", "y", "à", "été", "être", "avoir", "fait", "faire", "plus", "très", "tout", "tous", "toute", "toutes", "bien", "aussi", "donc", "encore", "comme", "quand", "quoi", "peut", "peu", "cela", "ça", "ceux", "celle", "celles", "celui", "voilà", "effectivement", "oui", "non", "parce", "entre", "chez", "avant", "après", "sans", "sous", "vers", "déjà", "ici", "là", "cet", "autre", "autres", "quelque", "quelques", "beaucoup", "vraiment", "juste", "enfin", "puis", "ainsi", "assez", "certains", "certaines", "chose", "choses", "faut", "fois", "moins", "trop"]
+)
+
+
+def _phrases(text: str) -> list[str]:
+    """Content words and adjacent pairs of content words ("commande publique", "campus quantique")."""
+    words = [w.lower().strip("'’-") for w in _WORD.findall(text)]
+    out: list[str] = []
+    prev: str | None = None
+    for w in words:
+        if len(w) < 4 or w in _FR_STOP or "'" in w or "’" in w:
+            prev = None
+            continue
+        out.append(w)
+        if prev:
+            out.append(f"{prev} {w}")
+        prev = w
+    return out
+
+
+class PhraseBridge:
+    """Frequent corpus phrases with their vectors; `translate(phrases)` finds their French neighbours."""
+
+    def __init__(self, texts: Iterable[str], embedder: Embedder, max_phrases: int = MAX_PHRASES) -> None:
+        df: Counter[str] = Counter()
+        for text in texts:
+            df.update(set(_phrases(text)))
+        # Phrases used in at least two turns: one-off ASR garbles are not worth a vector.
+        common = [p for p, n in df.most_common(max_phrases) if n >= 2]
+        self.phrases = common
+        self._sizes = np.array([p.count(" ") + 1 for p in common])
+        self.embedder = embedder
+        self.vectors = embedder.embed_passages(common) if common else np.zeros((0, embedder.dim), np.float32)
+
+    def translate(self, text: str) -> list[str]:
+        """French corpus phrases that say what the phrases of `text` (an English question's topic) say."""
+        words = [w for w in _WORD.findall(text) if len(w) >= 3 and w.lower() not in _EN_STOP]
+        queries = list(dict.fromkeys(words + [f"{a} {b}" for a, b in zip(words, words[1:])]))
+        if not queries or not len(self.phrases):
+            return []
+        q = self.embedder.embed_passages(queries)
+        sims = q @ self.vectors.T
+        found: list[str] = []
+        for phrase, row in zip(queries, sims):
+            # A two-word phrase translates to a two-word phrase ("public procurement" -> "commande publique"),
+            # not to the single words that share its first half.
+            row = np.where(self._sizes == phrase.count(" ") + 1, row, -1.0)
+            for i in np.argsort(-row)[:PER_QUERY_PHRASE]:
+                if row[i] >= MIN_SIMILARITY and self.phrases[i] not in found:
+                    found.append(self.phrases[i])
+        return found
