@@ -170,6 +170,9 @@ class Assistant:
         """Ingest files or folders. Bad files come back `failed` with a message naming file and line."""
         with self._ingest_lock:
             results = self.indexer.ingest(paths, progress, source_url, format)
+            if any(r.status in ("added", "replaced") for r in results):
+                # Build (and cache on disk) the BM25 index now, not on the first question after the ingest.
+                self.retriever.sparse_index()
         self._catalog_read_at = time.monotonic()
         return results
 
