@@ -113,3 +113,18 @@ def resolve(pieces: list[Piece]) -> tuple[list[tuple[Piece, str | None]], bool]:
             current = None
         out.append((p, current if labelled else None))
     return out, labelled
+
+
+def blocks(text: str) -> list[list[tuple[int, str]]]:
+    """Runs of non-blank lines (cues), each line with its 1-based physical number, right-stripped."""
+    found: list[list[tuple[int, str]]] = []
+    current: list[tuple[int, str]] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            current.append((number, line.rstrip()))
+        elif current:
+            found.append(current)
+            current = []
+    if current:
+        found.append(current)
+    return found

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ingest.errors import TranscriptError
 from ingest.formats.episode import episode_meta
-from ingest.formats.labels import Piece, resolve, strip_tags, text_pieces
+from ingest.formats.labels import Piece, blocks, resolve, strip_tags, text_pieces
 from ingest.formats.timecode import TIMECODE, to_seconds
 from ingest.models import SpeechLine, Transcript
 
@@ -28,27 +28,13 @@ def looks_like(text: str) -> bool:
 def parse(text: str, path: Path) -> Transcript:
     """Cues → speech lines, one per speaker within a cue, at the physical line where its text starts."""
     pieces: list[Piece] = []
-    for block in _blocks(text):
+    for block in ([(n, line.strip()) for n, line in cue] for cue in blocks(text)):
         pieces.extend(_cue(block, path))
     resolved, labelled = resolve(pieces)
     lines = [SpeechLine(line=p.line, start=p.start, end=p.end, text=p.text, speaker=label, label=label)
              for p, label in resolved if p.text]
     meta = episode_meta(path, {}, (label for _, label in resolved), NAME)
     return Transcript(meta=meta, lines=lines, labelled=labelled)
-
-
-def _blocks(text: str) -> list[list[tuple[int, str]]]:
-    blocks: list[list[tuple[int, str]]] = []
-    current: list[tuple[int, str]] = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if line.strip():
-            current.append((number, line.strip()))
-        elif current:
-            blocks.append(current)
-            current = []
-    if current:
-        blocks.append(current)
-    return blocks
 
 
 def _cue(block: list[tuple[int, str]], path: Path) -> list[Piece]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from ingest.errors import TranscriptError
 from ingest.formats.episode import episode_meta, metadata_line
 from ingest.formats.labels import Piece, resolve, strip_tags, text_pieces
+from ingest.formats.labels import blocks as cue_blocks
 from ingest.formats.timecode import TIMECODE, to_seconds
 from ingest.models import SpeechLine, Transcript
 
@@ -31,7 +32,7 @@ def looks_like(text: str) -> bool:
 
 def parse(text: str, path: Path) -> Transcript:
     """Cues → speech lines at the physical line where each voice's text starts."""
-    blocks = _blocks(text)
+    blocks = cue_blocks(text)
     if not blocks or not _SIGNATURE.match(blocks[0][0][1].rstrip()):
         first = blocks[0][0][0] if blocks else 1
         raise TranscriptError(path, "not a WebVTT file: the first line must be 'WEBVTT'", first)
@@ -59,21 +60,6 @@ def parse(text: str, path: Path) -> Transcript:
              for p, label in resolved if p.text]
     meta = episode_meta(path, fields, (label for _, label in resolved), NAME)
     return Transcript(meta=meta, lines=lines, labelled=labelled)
-
-
-def _blocks(text: str) -> list[list[Numbered]]:
-    """Runs of non-blank lines with their 1-based physical numbers."""
-    blocks: list[list[Numbered]] = []
-    current: list[Numbered] = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if line.strip():
-            current.append((number, line.rstrip()))
-        elif current:
-            blocks.append(current)
-            current = []
-    if current:
-        blocks.append(current)
-    return blocks
 
 
 def _note_field(line: str, fields: dict[str, str]) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +10,7 @@ import pytest
 
 from rag.embedders import Embedder
 from tests.reliability.conftest import PILLOT_QUESTION, make_assistant, serve_app
+from tests.reliability.http import call
 from ui.app import build_app
 
 
@@ -20,17 +18,6 @@ from ui.app import build_app
 def base(sample_index: Path, embedder: Embedder) -> Iterator[str]:
     with serve_app(build_app(make_assistant(sample_index, embedder))) as url:
         yield url
-
-
-def call(url: str, payload: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
-    data = raw if raw is not None else (json.dumps(payload).encode() if payload is not None else None)
-    request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET",
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def test_ask_returns_the_cli_json_plus_notice_and_mode(base: str) -> None:

@@ -21,6 +21,7 @@ from rag.settings import Settings
 from tests.fakes.openai_server import FakeOpenAI, start_fake_openai
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.reliability.conftest import PILLOT_QUESTION, serve_app
+from tests.reliability.http import call
 from tests.ui.test_slack_http import BOT_TOKEN, SECRET, BotServer, block_text, has, mention
 from ui.app import build_app
 from ui.slack.app import SlackCredentials, make_http_server
@@ -61,16 +62,6 @@ def set_mode(fake: FakeOpenAI, mode: str) -> None:
         fake.mode = mode  # type: ignore[assignment]
 
 
-def _post_json(url: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
 def _get_json(url: str) -> tuple[int, Any]:
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
@@ -83,7 +74,7 @@ def test_api_ask_falls_back_to_quotes_with_a_notice_on_every_llm_fault(
     llm_assistant: Assistant, fake_llm: FakeOpenAI
 ) -> None:
     with serve_app(build_app(llm_assistant)) as base:
-        status, ok = _post_json(f"{base}/api/ask", {"question": PILLOT_QUESTION})
+        status, ok = call(f"{base}/api/ask", {"question": PILLOT_QUESTION})
         assert status == 200 and ok["mode"] == "llm" and ok["notice"] is None
         assert ok["answer"].startswith("Julien Pillot parle de la commande publique [1]")
 
@@ -91,7 +82,7 @@ def test_api_ask_falls_back_to_quotes_with_a_notice_on_every_llm_fault(
                            "garbage": "unreadable stream", "down": "cannot reach the LLM endpoint"}
         for fault in FAULTS:
             set_mode(fake_llm, fault)
-            status, body = _post_json(f"{base}/api/ask", {"question": PILLOT_QUESTION})
+            status, body = call(f"{base}/api/ask", {"question": PILLOT_QUESTION})
             assert status == 200, (fault, body)
             assert body["mode"] == "extractive" and not body["refused"], fault
             assert body["notice"].startswith("The language model failed"), fault

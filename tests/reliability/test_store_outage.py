@@ -3,12 +3,9 @@ a 503 JSON error from the API, one line from the CLI), and answers again once it
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +15,8 @@ from rag.embedders import Embedder
 from rag.store import StoreUnavailable
 from tests.conftest import DECEMBER
 from tests.reliability.conftest import PILLOT_QUESTION, ChromaServer, free_port, make_assistant, serve_app
+from tests.reliability.http import call
 from ui.app import build_app
-
-
-def _request(url: str, payload: dict[str, Any] | None = None) -> tuple[int, Any]:
-    data = json.dumps(payload).encode() if payload is not None else None
-    request = urllib.request.Request(url, data=data, method="POST" if data else "GET",
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def _assert_pillot(answer: Any) -> None:
@@ -47,22 +34,22 @@ def test_server_down_gives_a_clear_error_and_the_same_assistant_recovers(
     _assert_pillot(assistant.ask(PILLOT_QUESTION))
 
     with serve_app(build_app(assistant)) as base:
-        assert _request(f"{base}/healthz") == (200, {"status": "ok", "episodes": 1, "llm": False})
+        assert call(f"{base}/healthz") == (200, {"status": "ok", "episodes": 1, "llm": False})
 
         chroma_server.kill()
         with pytest.raises(StoreUnavailable, match=f"cannot reach the Chroma server at {chroma_server.url}"):
             assistant.ask(PILLOT_QUESTION)
         with pytest.raises(StoreUnavailable, match=chroma_server.url):
             assistant.ingest([DECEMBER])
-        status, body = _request(f"{base}/api/ask", {"question": PILLOT_QUESTION})
+        status, body = call(f"{base}/api/ask", {"question": PILLOT_QUESTION})
         assert status == 503 and body["error"].startswith(f"cannot reach the Chroma server at {chroma_server.url}")
-        status, body = _request(f"{base}/healthz")
+        status, body = call(f"{base}/healthz")
         assert status == 503 and body["status"] == "unavailable" and chroma_server.url in body["error"]
 
         chroma_server.start()  # same port, same data path
-        status, body = _request(f"{base}/api/ask", {"question": PILLOT_QUESTION})
+        status, body = call(f"{base}/api/ask", {"question": PILLOT_QUESTION})
         assert status == 200 and {c["speaker"] for c in body["citations"]} == {"Julien Pillot"}
-        assert _request(f"{base}/healthz")[0] == 200
+        assert call(f"{base}/healthz")[0] == 200
         _assert_pillot(assistant.ask(PILLOT_QUESTION))
         assert [r.status for r in assistant.ingest([DECEMBER])] == ["unchanged"]
 
