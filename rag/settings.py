@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     # Web UI
     host: str = "127.0.0.1"
     port: int = 7860
-    public_url: str = "http://127.0.0.1:7860"
+    # Base of viewer links in answers; empty = this server's own address (http://host:port).
+    public_url: str = ""
 
     # LLM: any OpenAI-compatible endpoint. Unset base URL and model = extractive answers, fully offline.
     llm_model: str | None = None
@@ -47,6 +48,12 @@ class Settings(BaseSettings):
     llm_api_key: str | None = Field(default=None, validation_alias=AliasChoices("DEBRIEF_LLM_API_KEY", "OPENAI_API_KEY"))
     llm_timeout_s: float = 30.0
     llm_temperature: float = 0.1
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> Settings:
+        if not self.public_url:
+            self.public_url = f"http://{self.host}:{self.port}"
+        return self
 
     @property
     def llm_enabled(self) -> bool:

@@ -326,7 +326,8 @@ def test_llm_answer_streams_in_and_a_dropped_stream_falls_back_to_quotes(
 
     reply = ("Julien Pillot souhaite que la commande publique profite davantage aux acteurs européens [1]. "
              "Il décrit l'accès aux marchés publics comme un parcours du combattant [2].")
-    with start_fake_openai(reply, mode="stall", delay_s=8.0) as fake, _serve(
+    # The stall lasts long enough for a loaded CI machine to render the half-written state before it ends.
+    with start_fake_openai(reply, mode="stall", delay_s=20.0) as fake, _serve(
         sample_index, tmp_path,
         {"DEBRIEF_LLM_MODEL": fake.model, "DEBRIEF_LLM_BASE_URL": fake.base_url, "DEBRIEF_LLM_API_KEY": "test"},
     ) as base:
@@ -343,7 +344,7 @@ def test_llm_answer_streams_in_and_a_dropped_stream_falls_back_to_quotes(
             expect(chat).to_contain_text("▍")
             # Then it drops the connection: the answer falls back to cited quotes and says why.
             expect(chat).to_contain_text("language model failed", timeout=ANSWER_TIMEOUT_MS)
-            expect(chat.get_by_role("link", name=LABEL).first).to_be_visible()
+            expect(chat.get_by_role("link", name=LABEL).first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
             expect(chat).not_to_contain_text("▍")
 
             fake.mode = "ok"
