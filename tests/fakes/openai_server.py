@@ -22,12 +22,13 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
+
+from tests.servers import free_port
 
 Mode = Literal["ok", "fail", "slow", "stall", "garbage", "down"]
 # A reply is the whole text (streamed word by word) or the exact list of deltas to stream.
@@ -41,13 +42,6 @@ def split_deltas(text: str) -> list[str]:
     """Cut a reply into word-sized deltas the way a model streams tokens; joining them gives `text` back."""
     parts = re.split(r"(?<=\s)(?=\S)", text)
     return [p for p in parts if p]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class FakeOpenAI:

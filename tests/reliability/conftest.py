@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +15,8 @@ import pytest
 from rag.assistant import Assistant
 from rag.embedders import Embedder, get_embedder
 from rag.settings import Settings
+from tests.servers import ChromaServer, free_port
 
-CHROMA = Path(sys.executable).parent / "chroma"
 PILLOT_QUESTION = "Qu'a dit Julien Pillot sur la commande publique ?"
 QUESTIONS = [
     PILLOT_QUESTION,
@@ -52,12 +48,6 @@ Episode: {episode_id}
 def excerpt(episode_id: str, inject: str = "", title: str = "SMART TECH — extrait commande publique") -> str:
     """The Pillot excerpt as a plain-text transcript with `inject` in his public-procurement line."""
     return PILLOT_EXCERPT.format(episode_id=episode_id, inject=inject, title=title)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -104,41 +94,6 @@ def serve_app(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
-
-
-class ChromaServer:
-    """`chroma run` on 127.0.0.1 as a subprocess that a test can kill and start again on the same port and path."""
-
-    def __init__(self, path: Path) -> None:
-        exe = str(CHROMA) if CHROMA.exists() else shutil.which("chroma")
-        if not exe:
-            pytest.skip("the `chroma` CLI from the chromadb package is not installed")
-        self.exe = exe
-        self.path = path
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [self.exe, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=1).read()
-                return
-            except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    pytest.fail("chroma server did not start")
-                time.sleep(0.2)
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=20)
-        self.proc = None
 
 
 @pytest.fixture()

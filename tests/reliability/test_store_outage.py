@@ -14,8 +14,9 @@ import pytest
 from rag.embedders import Embedder
 from rag.store import StoreUnavailable
 from tests.conftest import DECEMBER
-from tests.reliability.conftest import PILLOT_QUESTION, ChromaServer, free_port, make_assistant, serve_app
+from tests.reliability.conftest import PILLOT_QUESTION, make_assistant, serve_app
 from tests.reliability.http import call
+from tests.servers import ChromaServer, free_port
 from ui.app import build_app
 
 

@@ -11,7 +11,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from typing import Any
 import pytest
 
 from rag.settings import REPO_ROOT
+from tests.servers import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -59,12 +59,6 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _status(url: str) -> int:
     try:
         with urllib.request.urlopen(url, timeout=5) as resp:
@@ -78,7 +72,7 @@ def _serve(sample_index: Path, work: Path, extra_env: dict[str, str] | None = No
     """`python -m ui.app` on a free 127.0.0.1 port over a copy of the two-episode index; yields its base URL."""
     index = work / "index"
     shutil.copytree(sample_index, index)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DEBRIEF_", "OPENAI_"))}
     env.update(DEBRIEF_INDEX_DIR=str(index), DEBRIEF_HOST="127.0.0.1", DEBRIEF_PORT=str(port),

@@ -13,7 +13,6 @@ import itertools
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -31,6 +30,7 @@ import pytest
 from rag.settings import REPO_ROOT, Settings
 from rag.types import Answer, Filters, Message
 from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID, Call, FakeSlackAPI
+from tests.servers import free_port
 from ui.slack import blocks as kit
 from ui.slack.app import (
     SLASH_COMMAND,
@@ -452,18 +452,12 @@ def test_run_fails_fast_naming_the_missing_variable(monkeypatch: pytest.MonkeyPa
     assert not any(tmp_path.iterdir())  # failed before opening an index
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_debrief_slack_http_command_serves_signed_events(
     assistant: Any, index_dir: Path, samples: Path, fake: FakeSlackAPI, tmp_path: Path
 ) -> None:
     """`debrief slack --http --port N` as a user runs it, on the index the fixture already built."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "SLACK_BOT_TOKEN": BOT_TOKEN,
