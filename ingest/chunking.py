@@ -44,6 +44,7 @@ def chunk_turns(meta: EpisodeMeta, turns: list[Turn], version: str, config: Chun
                     context=context,
                     confidence=min(line.confidence for line in piece),
                     turn_index=index,
+                    line_map=_line_map(piece),
                 )
             )
     return chunks
@@ -88,3 +89,12 @@ def _last_sentence_end(lines: list[SpeechLine]) -> int:
         if SENTENCE_END.search(lines[i].text):
             return i + 1
     return len(lines)
+
+
+def _line_map(lines: list[SpeechLine]) -> list[tuple[int, float, int, float]]:
+    """(line number, start seconds, char offset in the chunk text, attribution confidence) per line."""
+    rows, offset = [], 0
+    for line in lines:
+        rows.append((line.line, line.start, offset, round(line.confidence, 3)))
+        offset += len(line.text) + 1
+    return rows

@@ -229,7 +229,7 @@ class ChromaStore:
         self, record: EpisodeRecord, transcript: Transcript, chunks: list[Chunk], vectors: np.ndarray
     ) -> None:
         """Write the new version's chunks, flip the catalog to it, then delete the old version's chunks."""
-        nodes: list[BaseNode] = [_node(c, record, transcript, vec) for c, vec in zip(chunks, vectors)]
+        nodes: list[BaseNode] = [_node(c, record, vec) for c, vec in zip(chunks, vectors)]
         for start in range(0, len(nodes), 1000):
             self._vectors.add(nodes[start : start + 1000])
         _debug_pause(record)
@@ -332,27 +332,17 @@ def _where(speakers: list[str], episodes: list[str]) -> Any:
 _CHUNK_KEYS = ("episode_id", "speaker", "start", "end", "first_line", "last_line", "context", "confidence", "turn_index")
 
 
-def _node(chunk: Chunk, record: EpisodeRecord, transcript: Transcript, vector: np.ndarray) -> TextNode:
+def _node(chunk: Chunk, record: EpisodeRecord, vector: np.ndarray) -> TextNode:
     metadata: dict[str, Any] = {k: getattr(chunk, k) for k in _CHUNK_KEYS}
     metadata["version"] = record.version
     metadata["date"] = _iso(record.meta.date)
     # Where each line starts in the chunk text, so a quote can be timed without loading the transcript.
-    metadata["line_map"] = json.dumps(_line_map(chunk, transcript))
+    metadata["line_map"] = json.dumps(chunk.line_map)
     node = TextNode(id_=chunk.chunk_id, text=chunk.text, metadata=metadata, embedding=[float(x) for x in vector])
     # Keep the metadata out of what llama-index would embed or show an LLM; we build prompts ourselves.
     node.excluded_embed_metadata_keys = list(metadata)
     node.excluded_llm_metadata_keys = list(metadata)
     return node
-
-
-def _line_map(chunk: Chunk, transcript: Transcript) -> list[list[float]]:
-    """[[line number, start seconds, char offset in chunk text, attribution confidence], ...] per chunk line."""
-    rows, offset = [], 0
-    for ln in transcript.lines:
-        if chunk.first_line <= ln.line <= chunk.last_line:
-            rows.append([ln.line, ln.start, offset, round(ln.confidence, 3)])
-            offset += len(ln.text) + 1
-    return rows
 
 
 def _chunk_from_metadata(meta: dict[str, Any], text: str) -> Chunk:
