@@ -153,7 +153,9 @@ class Assistant:
     def episode(self, episode_id: str) -> EpisodeDetail:
         """An episode's speaker turns for the transcript viewer. KeyError when it is not indexed."""
         transcript: Transcript = self.store.transcript(episode_id)
-        summary = next(e for e in self.episodes() if e.episode_id == episode_id)
+        summary = next((e for e in self.episodes() if e.episode_id == episode_id), None)
+        if summary is None:  # stored but not (or no longer) in the catalog
+            raise KeyError(episode_id)
         turns = [
             TurnView(index=i, speaker=t.speaker, start=t.start, end=t.end, first_line=t.first_line,
                      last_line=t.last_line, text=t.text, confidence=t.confidence, anchor=f"L{t.first_line}")
