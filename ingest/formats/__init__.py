@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -36,7 +37,10 @@ def detect(text: str, path: Path) -> str:
     for name, fmt in FORMATS.items():
         if fmt.looks_like(text):
             return name
-    raise TranscriptError(path, "unrecognised transcript format (no timestamps found); pass --format to force one", 1)
+    # Say "no timestamps" only when that is true: a two-line show page has them but is too short to detect.
+    stamped = re.search(r"\d{1,2}:\d{2}", text)
+    why = "no supported layout recognised" if stamped else "no timestamps found"
+    raise TranscriptError(path, f"unrecognised transcript format ({why}); pass --format to force one", 1)
 
 
 def parser_for(name: str, path: Path) -> Callable[[str, Path], Transcript]:

@@ -242,3 +242,14 @@ def test_json_of_the_wrong_shape(tmp_path: Path) -> None:
     path = _write(tmp_path, "shape.json", '{"start": 12, "transcript": "Bonjour à tous"}\n')
     with pytest.raises(TranscriptError, match="segments"):
         parse_file(path)
+
+
+def test_an_undetectable_file_with_timestamps_is_not_said_to_have_none(tmp_path: Path) -> None:
+    short = tmp_path / "court.txt"
+    short.write_text("01:00Bonjour Delphine\n00:10Merci beaucoup\n", encoding="utf-8")
+    with pytest.raises(TranscriptError, match="no supported layout recognised") as err:
+        parse_file(short)
+    assert "no timestamps" not in str(err.value) and f"{short}:1:" in str(err.value)
+    # Forced to the show-page format, the real problem is named at its line.
+    with pytest.raises(TranscriptError, match=f"{short}:2: timestamps go backwards"):
+        parse_file(short, format="showpage")
