@@ -7,12 +7,15 @@ from functools import lru_cache
 
 import numpy as np
 
-from ingest.models import Transcript
+from ingest.models import Person, Transcript
 from ingest.speakers.content import content_scores
-from ingest.speakers.features import UnitInfo, unit_features
+from ingest.speakers.features import UnitInfo, subject_openings, unit_features
 from ingest.speakers.model import WEIGHTS_FILE, Decoded, Params, decode, host_probability
+from ingest.speakers.pointers import add_pointers
 from ingest.speakers.roster import extend_roster, presence
 from ingest.speakers.units import Unit, build_units
+
+SUBJECT_LOGIT = 2.0
 
 
 @lru_cache(maxsize=1)
@@ -31,6 +34,9 @@ class Prepared:
     guests: list[str]
     available: list[list[bool]]
     seeds: list[str]
+    people: list[Person]   # the guests, in the order of `guests`
+    roster: list[Person]
+    remote: list[bool]     # per guest: connected from afar (on for one topic)
 
 
 def prepare(transcript: Transcript) -> Prepared:
@@ -43,13 +49,18 @@ def prepare(transcript: Transcript) -> Prepared:
     pres = presence(transcript)
     available = [[pres.available(g, u.last) for g in guests] for u in units]
     seeds = [" ".join([p.role, p.affiliation, *pres.intro.get(p.name, [])]) for p in meta.guests]
-    return Prepared(units, x, infos, guests, available, seeds)
+    add_pointers(units, infos, meta.guests, seeds, meta.roster)
+    return Prepared(units, x, infos, guests, available, seeds, list(meta.guests), meta.roster,
+                    [g in pres.remote for g in guests])
 
 
 def run(prep: Prepared, params: Params) -> Decoded:
     """Decode a prepared episode: a first pass, then (if its weight is set) a second pass that also
     weighs how much each unit sounds like what each guest said in the first pass."""
     p_host = host_probability(prep.x, params)
+    if SUBJECT_LOGIT:
+        logit = np.log(p_host / (1 - p_host)) + SUBJECT_LOGIT * subject_openings(prep.units, prep.infos, p_host)
+        p_host = 1.0 / (1.0 + np.exp(-logit))
     if not params.content:
         return decode(prep.units, prep.infos, p_host, prep.guests, prep.available, params)
     # The first pass at temperature 1, so that the temperature only ever changes confidences.

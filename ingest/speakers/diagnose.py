@@ -5,6 +5,8 @@
 (b) host or guest per unit from the classifier alone, and after decoding;
 (c/d) which guest, given the true host/guest split fed to the decoder as emissions, and the
     simplest rule (the guest named last by the host, else the guest who spoke last);
+(e) which guest, given the true split, by the turn-level pass (`identity`): what the unit chain would
+    reach with a perfect host/guest split;
 and the line error split: host lines given to a guest, guest lines given to the host, wrong guest.
 """
 
@@ -15,6 +17,7 @@ from collections import Counter
 import numpy as np
 
 from ingest.speakers.attribution import run
+from ingest.speakers.identity import identify
 from ingest.speakers.model import decode, floor_of, host_probability
 from ingest.speakers.train import Episode, fit, gold_episodes
 
@@ -56,6 +59,7 @@ def report(name: str, e: Episode, others: list[Episode]) -> list[str]:
     p_host = host_probability(prep.x, params)
     out = run(prep, params)
     decoded_host = np.array([s == -1 for s in out.path])
+    turn_pass, _ = identify(prep, gold)
     oracle = decode(prep.units, prep.infos, np.where(is_host, 0.999, 0.001), prep.guests, prep.available, params)
     split: Counter[str] = Counter()
     for k, u in enumerate(prep.units):
@@ -74,6 +78,8 @@ def report(name: str, e: Episode, others: list[Episode]) -> list[str]:
         f"(c) which guest with the true split, decoder: {_line_share(e, oracle.path, True):.1%}; "
         f"named-else-last rule: {_line_share(e, named_else_last(e), True):.1%}",
         f"(d) all lines with the true split fed to the decoder: {_line_share(e, oracle.path):.1%}",
+        f"(e) which guest with the true split, turn-level pass: {_line_share(e, turn_pass, True):.1%}; "
+        f"all lines: {_line_share(e, turn_pass):.1%}",
         f"line accuracy {_line_share(e, out.path):.1%}; errors: "
         + ", ".join(f"{k} {v / total:.1%}" for k, v in split.items() if k != "right"),
     ]

@@ -37,9 +37,40 @@ STYLE_WORDS = ("je", "j", "moi", "me", "mon", "ma", "mes", "nous", "notre", "nos
 QUESTION_WORDS = re.compile(r"\b(est-ce que|est ce que|pourquoi|comment|qu est-ce|qu est ce|quel|quelle|quels|quelles|"
                             r"combien|ou en est|vous pensez|vous dites|c est-a-dire|c est a dire)\b")
 # Words before a name that make it the topic of the sentence, not the addressee.
-ABOUT = frozenset({"pour", "a", "dit", "disait", "de", "comme", "avec"})
+ABOUT = frozenset({"pour", "a", "dit", "disait", "de", "comme", "avec", "qu"})
 TOPIC_SHIFT = re.compile(r"\b(on va|je voulais|passons|on passe|on termine|on commence|autre sujet|"
                          r"un point|on parle|parlons|on enchaine|revenons|revenir)\b")
+
+
+# The host opening a new subject: she then holds the floor until she asks or names someone.
+OPENS_SUBJECT = re.compile(r"\b(on enchaine|on va parler|on commence avec|on termine avec|on passe a|passons a|"
+                           r"on va passer a|autre sujet|je voulais qu on (fasse|parle))\b")
+# "On va parler de X tout à l'heure": a subject announced for later, not opened.
+LATER = re.compile(r"\b(tout a l heure|plus tard|ensuite|apres)\b")
+# The longest stretch (units) such an opening may carry.
+SUBJECT_SPAN = 60
+
+
+def subject_openings(units: list[Unit], infos: list[UnitInfo], p_host: np.ndarray) -> np.ndarray:
+    """Per unit, True while the host is presenting a subject: from a unit that opens one (and sounds
+    like her: guests say "on va parler de X tout à l'heure" too) up to the first unit that asks a
+    question or hands the floor over (both included)."""
+    out = np.zeros(len(units), dtype=bool)
+    t = 0
+    while t < len(units):
+        # Subtitle fragments cut "on termine | avec ...": read a unit with the next one.
+        text = " ".join(u.text for u in units[t:t + 2 if units[t].loose else t + 1])
+        if p_host[t] < 0.5 or not OPENS_SUBJECT.search(fold(text)) or LATER.search(fold(text)):
+            t += 1
+            continue
+        end = t
+        while end < min(len(units), t + SUBJECT_SPAN):
+            out[end] = True
+            if end > t and (infos[end].question or infos[end].floor):
+                break
+            end += 1
+        t = end + 1
+    return out
 
 
 @dataclass
@@ -50,6 +81,9 @@ class UnitInfo:
     names_host: bool = False
     named: set[str] = field(default_factory=set)   # roster guests named (nobody names themselves)
     floor: dict[str, float] = field(default_factory=dict)  # guest handed the floor by name -> 0..1
+    # Guests the unit thanks or greets by name: each may answer with a word ("Merci à tous", "Bonjour").
+    addressed: set[str] = field(default_factory=set)
+    answers: str | None = None  # a one-word reply: the guest greeted or thanked just before (see `pointers`)
     self_desc: dict[str, float] = field(default_factory=dict)
     reply: bool = False
     rebound: bool = False
@@ -99,10 +133,12 @@ def unit_features(units: list[Unit], roster: list[Person], host: Person | None,
             edge = m.last_word >= len(ws) - 2 or m.first_word == 0
             if "merci" in around:
                 strength = 0.1
+                info.addressed.add(name)
             elif "bonjour" in around and name in greeted:
                 strength = 0.1  # a guest greeting a guest already welcomed: not the host, not a hand-over
             elif "bonjour" in around:
                 strength, greets = 0.8, 1.0
+                info.addressed.add(name)
                 greeted.add(name)
             elif ABOUT.intersection(before):
                 # "une question pour Éric", "ce que disait Imen": spoken about, not handed the floor.

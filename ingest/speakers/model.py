@@ -24,6 +24,8 @@ WEIGHTS_FILE = Path(__file__).with_name("model_weights.json")
 CONTEXTS = ("sent", "sent?", "sent@", "loose", "loose?", "loose@")
 # Floor strengths under this are mentions, not hand-overs.
 FLOOR_MIN = 0.4
+# Log-bonus: "Bonjour." / "Merci à tous." answers the guest the host just greeted or thanked.
+REPLY_BONUS = 4.0
 # Decisive conventions (feature -> logit offset towards the host), see `prior_logits`.
 PRIOR_LOGITS = {"names_host": -4.0, "greets": 2.0}
 
@@ -183,6 +185,8 @@ def emissions(chain: Chain, p_host: np.ndarray, infos: list[UnitInfo],
             if name in info.named:
                 s -= params.self_named
             s += params.self_desc * info.self_desc.get(name, 0.0)
+            if info.answers == name:
+                s += REPLY_BONUS
             if content is not None:
                 s += params.content * content[t, g]
             if not available[t][g]:
