@@ -52,8 +52,9 @@ def cost_plot(rows: list[dict[str, Any]]) -> str:
                "answer p95": [r["ask"]["warm"]["p95"] for r in rows],
                "retrieval p95": [r["retrieve"]["warm"]["p95"] for r in rows],
                "baseline p95": [r["baseline"]["warm"]["p95"] for r in rows]}
-    memory = {"ingest peak RSS": [r["ingest_maxrss_mb"] for r in rows],
-              "query peak RSS": [max(r["retrieve"]["maxrss_mb"], r["ask"]["maxrss_mb"]) for r in rows]}
+    memory = {"query peak RSS": [max(r["retrieve"]["maxrss_mb"], r["ask"]["maxrss_mb"]) for r in rows]}
+    if all(r["ingest_maxrss_mb"] is not None for r in rows):  # absent when a run reused earlier indexes
+        memory = {"ingest peak RSS": [r["ingest_maxrss_mb"] for r in rows], **memory}
     body = _panel(0, "Latency (warm)", "ms", xs, latency) + _panel(WIDTH, "Peak memory", "MB", xs, memory)
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * WIDTH}" height="{HEIGHT}" '
             f'font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>' + "".join(body) + "</svg>\n")

@@ -85,27 +85,22 @@ def startup_s(index: Path, question: str) -> float:
     return took
 
 
-def measure_size(size: Size, work: Path, cache: Path, queries: int, pool: Path | None, log: Any) -> dict[str, Any]:
-    """Ingest, query, start-up and baseline figures for one corpus size."""
+def measure_size(size: Size, work: Path, cache: Path, queries: int, pool: Path | None, log: Any,
+                 reuse: bool = False) -> dict[str, Any]:
+    """Ingest, query, start-up and baseline figures for one corpus size. With `reuse`, the indexes an earlier
+    run left at this size are queried as they are (no ingest, no baseline build: those figures are absent)."""
     info = size.info
     ours, base = work / size.label / "ours", work / size.label / "baseline"
-    shutil.rmtree(work / size.label, ignore_errors=True)
-    cached = info.episodes >= CACHED_FROM
-    args = ["ingest", "--index", str(ours)]
-    if cached:
-        args += ["--embed-cache", str(cache / "embed-cache-usem3.npz")]
-    log(f"\\[{size.label}] ingest {info.episodes} episodes ({info.hours:.1f} h, {info.lines} lines)"
-        f"{' with the embedding cache' if cached else ''}")
-    ing = worker([*args, str(info.path)])
-    if ing["failed"]:
-        raise RuntimeError(f"ingest failed: {ing['failed']}")
-    row: dict[str, Any] = {
-        "label": size.label, "episodes": info.episodes, "hours": info.hours, "lines": info.lines,
-        "chunks": ing["chunks"], "ingest_s": ing["seconds"], "ingest_cached": cached,
-        "ingest_hours_per_min": None if cached else info.hours / (ing["seconds"] / 60),
-        "ingest_lines_per_s": None if cached else info.lines / ing["seconds"],
-        "ingest_maxrss_mb": ing["maxrss_mb"], "index_mb": disk_mb(ours),
-    }
+    reused = reuse and ours.is_dir() and base.is_dir()
+    row: dict[str, Any] = {"label": size.label, "episodes": info.episodes, "hours": info.hours, "lines": info.lines}
+    if reused:
+        log(f"\\[{size.label}] reusing the indexes under {work / size.label}")
+        row.update({"chunks": worker(["stats", "--index", str(ours)])["chunks"], "ingest_s": None,
+                    "ingest_cached": False, "ingest_reused": True, "ingest_hours_per_min": None,
+                    "ingest_lines_per_s": None, "ingest_maxrss_mb": None, "index_mb": disk_mb(ours)})
+    else:
+        row.update(_ingest(size, ours, cache, log))
+        shutil.rmtree(base, ignore_errors=True)
     log(f"\\[{size.label}] retrieval latency")
     row["retrieve"] = worker(["query", "--index", str(ours), "--mode", "retrieve", "--n", str(queries)])
     log(f"\\[{size.label}] full offline answer latency")
@@ -115,9 +110,12 @@ def measure_size(size: Size, work: Path, cache: Path, queries: int, pool: Path |
                                  "--no-window-cache"])
     log(f"\\[{size.label}] `debrief ask` start-up")
     row["startup_s"] = startup_s(ours, "Qu'a dit Julien Pillot sur la commande publique ?")
-    log(f"\\[{size.label}] baseline build{' (stand-in vectors)' if pool else ''}")
-    bargs = ["baseline-build", "--dir", str(base)] + (["--pool", str(pool)] if pool else [])
-    row["baseline_build"] = worker([*bargs, str(info.path)])
+    if reused:
+        row["baseline_build"] = None
+    else:
+        log(f"\\[{size.label}] baseline build{' (stand-in vectors)' if pool else ''}")
+        bargs = ["baseline-build", "--dir", str(base)] + (["--pool", str(pool)] if pool else [])
+        row["baseline_build"] = worker([*bargs, str(info.path)])
     row["baseline_index_mb"] = disk_mb(base)
     log(f"\\[{size.label}] baseline latency")
     row["baseline"] = worker(["baseline-query", "--dir", str(base), "--n", str(queries)])
@@ -125,6 +123,25 @@ def measure_size(size: Size, work: Path, cache: Path, queries: int, pool: Path |
         log("\\[samples] quality: hit@5 with the right speaker")
         row["quality"] = worker(["quality", "--index", str(ours), "--baseline", str(base)])
     return row
+
+
+def _ingest(size: Size, ours: Path, cache: Path, log: Any) -> dict[str, Any]:
+    """Ingest the size's corpus into a new index; its throughput and memory figures."""
+    info = size.info
+    shutil.rmtree(ours, ignore_errors=True)
+    cached = info.episodes >= CACHED_FROM
+    args = ["ingest", "--index", str(ours)]
+    if cached:
+        args += ["--embed-cache", str(cache / "embed-cache-usem3.npz")]
+    log(f"\\[{size.label}] ingest {info.episodes} episodes ({info.hours:.1f} h, {info.lines} lines)"
+        f"{' with the embedding cache' if cached else ''}")
+    ing = worker([*args, str(info.path)])
+    if ing["failed"]:
+        raise RuntimeError(f"ingest failed: {ing['failed']}")
+    return {"chunks": ing["chunks"], "ingest_s": ing["seconds"], "ingest_cached": cached,
+            "ingest_hours_per_min": None if cached else info.hours / (ing["seconds"] / 60),
+            "ingest_lines_per_s": None if cached else info.lines / ing["seconds"],
+            "ingest_maxrss_mb": ing["maxrss_mb"], "index_mb": disk_mb(ours)}
 
 
 def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -166,9 +183,9 @@ def table(rows: list[dict[str, Any]]) -> Table:
         rr, ra, rb = r["retrieve"], r["ask"], r["baseline"]
         t.add_row(
             r["label"], str(r["episodes"]), f"{r['hours']:.1f}", str(r["chunks"]),
-            "cached" if r["ingest_cached"] else f"{r['ingest_hours_per_min']:.2f}",
-            "cached" if r["ingest_cached"] else f"{r['ingest_lines_per_s']:.0f}",
-            f"{r['ingest_maxrss_mb']:.0f}", f"{r['index_mb']:.1f}",
+            _ingest_cell(r, f"{r['ingest_hours_per_min'] or 0:.2f}"),
+            _ingest_cell(r, f"{r['ingest_lines_per_s'] or 0:.0f}"),
+            "reused" if r.get("ingest_reused") else f"{r['ingest_maxrss_mb']:.0f}", f"{r['index_mb']:.1f}",
             f"{rr['warm']['p50']:.0f}/{rr['warm']['p95']:.0f}", f"{rr['cold_ms']:.0f}",
             f"{ra['warm']['p50']:.0f}/{ra['warm']['p95']:.0f}",
             f"{r['ask_nocache']['warm']['p50']:.0f}/{r['ask_nocache']['warm']['p95']:.0f}", f"{ra['cold_ms']:.0f}",
@@ -177,6 +194,12 @@ def table(rows: list[dict[str, Any]]) -> Table:
             f"{rr['warm']['p95'] / max(rb['warm']['p95'], 1e-9):.2f}",
         )
     return t
+
+
+def _ingest_cell(row: dict[str, Any], figure: str) -> str:
+    if row.get("ingest_reused"):
+        return "reused"
+    return "cached" if row["ingest_cached"] else figure
 
 
 def show(rows: list[dict[str, Any]], verdicts: list[dict[str, Any]]) -> None:
@@ -203,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", type=Path, default=corpus.CACHE_DIR, help="corpora and the embedding cache")
     p.add_argument("--work", type=Path, help="where indexes are built (default: <cache>/runs)")
     p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--reuse", action="store_true",
+                   help="query the indexes an earlier run left at these sizes (no ingest, no baseline build)")
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     p.add_argument("--report", type=Path, help="print the table and targets of an earlier results JSON, run nothing")
     args = p.parse_args(argv)
@@ -232,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         # The naive recipe is embedded for real up to 10 episodes (only the samples with --quick); beyond that,
         # stand-in vectors (see baseline.py).
         use_pool = pool if size.info.episodes > (2 if args.quick else 10) else None
-        rows.append(measure_size(size, work, args.cache, queries, use_pool, log))
+        rows.append(measure_size(size, work, args.cache, queries, use_pool, log, args.reuse))
         if pool is None:
             pool = work / size.label / "baseline"
     verdicts = targets(rows)

@@ -2,6 +2,7 @@
 
     python -m benchmarks.worker ingest --index DIR [--embed-cache FILE] PATH...
     python -m benchmarks.worker query --index DIR --mode retrieve|ask --n N
+    python -m benchmarks.worker stats --index DIR
     python -m benchmarks.worker quality --index DIR --baseline DIR
     python -m benchmarks.worker baseline-build --dir DIR [--pool DIR] PATH...
     python -m benchmarks.worker baseline-query --dir DIR --n N
@@ -138,6 +139,14 @@ def cmd_query(args: argparse.Namespace) -> dict[str, Any]:
             "warm": _percentiles(warm), "warm_ms": warm, "maxrss_mb": maxrss_mb()}
 
 
+def cmd_stats(args: argparse.Namespace) -> dict[str, Any]:
+    """Episodes and active chunks of an existing index (a run that reuses it did not count them at ingest)."""
+    from rag.store import ChromaStore
+
+    store = ChromaStore(_settings(args.index), "usem3")
+    return {"episodes": len(store.catalog()), "chunks": sum(1 for _ in store.chunks())}
+
+
 def cmd_quality(args: argparse.Namespace) -> dict[str, Any]:
     """hit@5 with the right speaker, ours against the baseline, on the real samples (gold windows exist only there)."""
     from benchmarks.baseline import Baseline, contains_window, window_lines
@@ -213,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--mode", choices=["retrieve", "ask"], required=True)
     s.add_argument("--n", type=int, default=40)
     s.add_argument("--no-window-cache", action="store_true")
+    s = sub.add_parser("stats")
+    s.add_argument("--index", type=Path, required=True)
     s = sub.add_parser("quality")
     s.add_argument("--index", type=Path, required=True)
     s.add_argument("--baseline", type=Path, required=True)
@@ -224,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--dir", type=Path, required=True)
     s.add_argument("--n", type=int, default=40)
     args = p.parse_args(argv)
-    handlers = {"ingest": cmd_ingest, "query": cmd_query, "quality": cmd_quality,
+    handlers = {"ingest": cmd_ingest, "query": cmd_query, "stats": cmd_stats, "quality": cmd_quality,
                 "baseline-build": cmd_baseline_build, "baseline-query": cmd_baseline_query}
     out = handlers[args.cmd](args)
     sys.stdout.write("\n" + json.dumps(out, ensure_ascii=False) + "\n")

@@ -173,8 +173,8 @@ class Assistant:
         with self._ingest_lock:
             results = self.indexer.ingest(paths, progress, source_url, format)
             if any(r.status in ("added", "replaced") for r in results):
-                # Build (and cache on disk) the BM25 index now, not on the first question after the ingest.
-                self.retriever.sparse_index()
+                # Build (and cache on disk) the search indexes now, not on the first question after the ingest.
+                self.retriever.prepare()
         self._catalog_read_at = time.monotonic()
         return results
 

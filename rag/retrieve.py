@@ -6,18 +6,28 @@ import hashlib
 import os
 import pickle
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
+import numpy as np
+
+from ingest.models import Chunk
 from rag.crosslingual import PhraseBridge
+from rag.dense import DenseIndex
 from rag.embedders import Embedder
+from rag.rowfilter import RowFilter
 from rag.sparse import SparseIndex
 from rag.store import Hit, VectorStore
 
 Mode = Literal["hybrid", "dense", "sparse"]
 # Bump when SparseIndex or Chunk change shape: older pickles are then ignored.
-SPARSE_CACHE_VERSION = 1
+SPARSE_CACHE_VERSION = 2
+# Bump when the saved dense matrix changes meaning (row order, normalisation).
+DENSE_CACHE_VERSION = 1
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -59,6 +69,8 @@ class Retriever:
         self.mode = mode
         self._sparse: SparseIndex | None = None
         self._sparse_state: tuple[tuple[str, str], ...] = ()
+        self._dense: DenseIndex | None = None
+        self._dense_for: SparseIndex | None = None
         self._bridge: PhraseBridge | None = None
         self._bridge_for: SparseIndex | None = None
         self._lock = threading.Lock()
@@ -68,40 +80,67 @@ class Retriever:
         state = tuple(sorted((eid, rec.version) for eid, rec in self.store.catalog().items()))
         with self._lock:
             if self._sparse is None or state != self._sparse_state:
-                self._sparse = self._load_or_build(state)
+                # Building BM25 means scanning every chunk out of Chroma and tokenising it (tens of seconds at
+                # a thousand episodes), which every new process (each `debrief ask`) would pay on its first
+                # question: keep the built index on disk, under a name derived from the episode versions.
+                self._sparse = self._load_or_build(
+                    "bm25", "pickle", (SPARSE_CACHE_VERSION, state), lambda: SparseIndex(list(self.store.chunks())),
+                    _read_pickle(SparseIndex), _write_pickle)
                 self._sparse_state = state
             return self._sparse
 
-    def _load_or_build(self, state: tuple[tuple[str, str], ...]) -> SparseIndex:
-        """Building BM25 means scanning every chunk out of Chroma and tokenising it (tens of seconds at a
-        thousand episodes), which every new process (each `debrief ask`) would pay on its first question:
-        keep the built index on disk, under a name derived from the episode versions it covers."""
+    def dense_index(self) -> DenseIndex:
+        """The vectors of the BM25 index's chunks (same rows, same order), for exact filtered dense search."""
+        sparse = self.sparse_index()
+        with self._lock:
+            if self._dense is None or self._dense_for is not sparse:
+                chunks, rows = sparse.chunks, sparse.rows
+                ids = [c.chunk_id for c in chunks]
+                # Keyed by the chunk ids in row order, so a matrix can only ever meet the chunk list it was
+                # built for, and by the embedder: another one's vectors share the cache directory.
+                key = (DENSE_CACHE_VERSION, self.embedder.name, self.embedder.dim, ids)
+                self._dense = self._load_or_build(
+                    f"dense-{self.embedder.name}", "npy", key, lambda: DenseIndex(chunks, self.store.vectors(ids), rows),
+                    lambda path: _read_matrix(path, chunks, rows), _write_matrix)
+                self._dense_for = sparse
+            return self._dense
+
+    def prepare(self) -> None:
+        """Build (and save) the indexes this mode searches, so the next question does not pay for them."""
+        if self.mode in ("hybrid", "dense"):
+            self.dense_index()
+        else:
+            self.sparse_index()
+
+    def _load_or_build(self, prefix: str, suffix: str, key: Any, build: Callable[[], _T],
+                       read: Callable[[Path], _T | None], write: Callable[[_T, Path], bool]) -> _T:
+        """The index saved under `<cache_dir>/<prefix>-<hash of key>.<suffix>`, or a new one from `build`,
+        saved there atomically (older files of the same prefix removed). A store without a cache directory
+        builds every time; a torn or outdated file is rebuilt; a read-only directory just is not written."""
         cache_dir = getattr(self.store, "cache_dir", None)
         if cache_dir is None:
-            return SparseIndex(list(self.store.chunks()))
-        key = hashlib.sha256(repr((SPARSE_CACHE_VERSION, state)).encode()).hexdigest()[:24]
-        path = Path(cache_dir) / f"bm25-{key}.pickle"
+            return build()
+        digest = hashlib.sha256(repr(key).encode()).hexdigest()[:24]
+        path = Path(cache_dir) / f"{prefix}-{digest}.{suffix}"
         if path.is_file():
             try:
-                with path.open("rb") as fh:
-                    # Our own file in the index directory (whoever can write there can rewrite the index too).
-                    loaded = pickle.load(fh)
-                if isinstance(loaded, SparseIndex):
+                loaded = read(path)
+                if loaded is not None:
                     return loaded
             except Exception:  # noqa: S110 - a torn or outdated file is rebuilt below
                 pass
-        index = SparseIndex(list(self.store.chunks()))
+        index = build()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            if not write(index, tmp):
+                return index
             os.replace(tmp, path)  # readers see the whole file or none
-            for old in path.parent.glob("bm25-*.pickle"):
+            for old in path.parent.glob(f"{prefix}-*.{suffix}"):
                 if old != path:
                     old.unlink(missing_ok=True)
         except OSError:
-            pass  # a read-only index directory still answers, it just rebuilds per process
+            pass
         return index
 
     def bridge(self) -> PhraseBridge:
@@ -116,10 +155,47 @@ class Retriever:
     def retrieve(self, text: str, speakers: list[str], episodes: list[str], k: int = 8,
                  expansions: list[str] | None = None) -> list[Ranked]:
         """Top-k fused results for `text`; `expansions` (French phrases for an English question) join BM25's query."""
+        # Both indexes are in-memory copies of the store: when it cannot be reached (a Chroma server down), fail
+        # as searching it did, rather than answer from a copy that nothing can refresh. One heartbeat per question.
+        ping = getattr(self.store, "ping", None)
+        if ping is not None:
+            ping()
         lists: dict[str, list[Hit]] = {}
         if self.mode in ("hybrid", "dense"):
-            lists["dense"] = self.store.search(self.embedder.embed_query(text), self.dense_k, speakers, episodes)
+            lists["dense"] = self.dense_index().search(self.embedder.embed_query(text), self.dense_k, speakers,
+                                                       episodes)
         if self.mode in ("hybrid", "sparse"):
             sparse_text = " ".join([text, *(expansions or [])])
             lists["sparse"] = self.sparse_index().search(sparse_text, self.sparse_k, speakers, episodes)
         return reciprocal_rank_fusion(lists, self.rrf_k)[:k]
+
+
+def _read_pickle(kind: type[_T]) -> Callable[[Path], _T | None]:
+    def read(path: Path) -> _T | None:
+        with path.open("rb") as fh:
+            # Our own file in the index directory (whoever can write there can rewrite the index too).
+            loaded = pickle.load(fh)
+        return loaded if isinstance(loaded, kind) else None
+
+    return read
+
+
+def _write_pickle(index: object, path: Path) -> bool:
+    with path.open("wb") as fh:
+        pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return True
+
+
+def _read_matrix(path: Path, chunks: list[Chunk], rows: RowFilter) -> DenseIndex | None:
+    matrix = np.load(path, allow_pickle=False)
+    return DenseIndex(chunks, matrix, rows) if matrix.ndim == 2 and len(matrix) == len(chunks) else None
+
+
+def _write_matrix(index: DenseIndex, path: Path) -> bool:
+    """Saved only when the store had every chunk's vector: rows of zeros (chunks replaced while they were
+    read) would otherwise outlive the moment, under a key that still names those chunks."""
+    if not index.complete:
+        return False
+    with path.open("wb") as fh:  # a file object: np.save would append ".npy" to a name
+        np.save(fh, index.vectors, allow_pickle=False)
+    return True

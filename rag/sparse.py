@@ -7,6 +7,7 @@ import numpy as np
 import Stemmer
 
 from ingest.models import Chunk
+from rag.rowfilter import RowFilter
 from rag.store import Hit
 
 _STEMMER = Stemmer.Stemmer("french")
@@ -22,8 +23,7 @@ class SparseIndex:
 
     def __init__(self, chunks: list[Chunk]) -> None:
         self.chunks = chunks
-        self._speakers = np.array([c.speaker for c in chunks], dtype=object)
-        self._episodes = np.array([c.episode_id for c in chunks], dtype=object)
+        self.rows = RowFilter(chunks)
         self._bm25 = bm25s.BM25()
         if chunks:
             # The host's question counts towards the guest's answer, as it does for the dense vector.
@@ -36,11 +36,7 @@ class SparseIndex:
         tokens = [t for t in tokenize([query])[0] if t in self._bm25.vocab_dict]
         if not tokens:
             return []
-        mask = np.ones(len(self.chunks), dtype=bool)
-        if speakers:
-            mask &= np.isin(self._speakers, speakers)
-        if episodes:
-            mask &= np.isin(self._episodes, episodes)
+        mask = self.rows.mask(speakers, episodes)
         if not mask.any():
             return []
         scores = self._bm25.get_scores(tokens) * mask

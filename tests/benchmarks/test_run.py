@@ -30,6 +30,20 @@ def test_a_tiny_run_writes_a_report_and_a_plot(tmp_path: Path) -> None:
     svg = ET.parse(out / f"{report['timestamp']}.svg").getroot()
     assert svg.tag.endswith("svg") and len(list(svg.iter("{http://www.w3.org/2000/svg}polyline"))) == 6
 
+    # --reuse queries the same indexes again without re-ingesting or rebuilding the baseline.
+    sizes = tmp_path / "cache" / "runs" / "1"
+    markers = [sizes / "ours" / "marker", sizes / "baseline" / "marker"]  # an ingest or build would wipe these
+    for marker in markers:
+        marker.write_text("kept", encoding="utf-8")
+    again = tmp_path / "again"
+    assert main(["--sizes", "1", "--queries", "2", "--cache", str(tmp_path / "cache"), "--out", str(again),
+                 "--reuse"]) == 0
+    (reused,) = json.loads(next(again.glob("*.json")).read_text(encoding="utf-8"))["sizes"]
+    assert reused["ingest_reused"] is True and reused["ingest_hours_per_min"] is None
+    assert reused["chunks"] == row["chunks"] and reused["baseline_build"] is None
+    assert reused["retrieve"]["warm"]["n"] == 2 and reused["baseline"]["warm"]["n"] == 2
+    assert all(marker.is_file() for marker in markers)
+
 
 def _row(label: str, episodes: int, retrieve: float, ask: float, base: float, ingest: float | None) -> dict:
     def lat(p95: float) -> dict:
