@@ -15,6 +15,7 @@ from ingest.speakers.pointers import add_pointers
 from ingest.speakers.roster import extend_roster, presence
 from ingest.speakers.units import Unit, build_units
 
+# Logit towards the host while she presents a subject (see `subject_openings`); 1 to 5 measured the same.
 SUBJECT_LOGIT = 2.0
 
 
@@ -36,7 +37,6 @@ class Prepared:
     seeds: list[str]
     people: list[Person]   # the guests, in the order of `guests`
     roster: list[Person]
-    remote: list[bool]     # per guest: connected from afar (on for one topic)
 
 
 def prepare(transcript: Transcript) -> Prepared:
@@ -50,17 +50,15 @@ def prepare(transcript: Transcript) -> Prepared:
     available = [[pres.available(g, u.last) for g in guests] for u in units]
     seeds = [" ".join([p.role, p.affiliation, *pres.intro.get(p.name, [])]) for p in meta.guests]
     add_pointers(units, infos, meta.guests, seeds, meta.roster)
-    return Prepared(units, x, infos, guests, available, seeds, list(meta.guests), meta.roster,
-                    [g in pres.remote for g in guests])
+    return Prepared(units, x, infos, guests, available, seeds, list(meta.guests), meta.roster)
 
 
 def run(prep: Prepared, params: Params) -> Decoded:
     """Decode a prepared episode: a first pass, then (if its weight is set) a second pass that also
     weighs how much each unit sounds like what each guest said in the first pass."""
     p_host = host_probability(prep.x, params)
-    if SUBJECT_LOGIT:
-        logit = np.log(p_host / (1 - p_host)) + SUBJECT_LOGIT * subject_openings(prep.units, prep.infos, p_host)
-        p_host = 1.0 / (1.0 + np.exp(-logit))
+    logit = np.log(p_host / (1 - p_host)) + SUBJECT_LOGIT * subject_openings(prep.units, prep.infos, p_host)
+    p_host = 1.0 / (1.0 + np.exp(-logit))
     if not params.content:
         return decode(prep.units, prep.infos, p_host, prep.guests, prep.available, params)
     # The first pass at temperature 1, so that the temperature only ever changes confidences.

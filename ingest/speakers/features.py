@@ -36,7 +36,7 @@ STYLE_WORDS = ("je", "j", "moi", "me", "mon", "ma", "mes", "nous", "notre", "nos
                "clairement", "forcement", "fait", "faut", "pense", "crois", "dire", "vois", "sais")
 QUESTION_WORDS = re.compile(r"\b(est-ce que|est ce que|pourquoi|comment|qu est-ce|qu est ce|quel|quelle|quels|quelles|"
                             r"combien|ou en est|vous pensez|vous dites|c est-a-dire|c est a dire)\b")
-# Words before a name that make it the topic of the sentence, not the addressee.
+# Words before a name that make it the topic of the sentence, not the addressee ("parce qu'Alain nous dit").
 ABOUT = frozenset({"pour", "a", "dit", "disait", "de", "comme", "avec", "qu"})
 TOPIC_SHIFT = re.compile(r"\b(on va|je voulais|passons|on passe|on termine|on commence|autre sujet|"
                          r"un point|on parle|parlons|on enchaine|revenons|revenir)\b")
