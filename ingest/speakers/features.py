@@ -59,8 +59,8 @@ def subject_openings(units: list[Unit], infos: list[UnitInfo], p_host: np.ndarra
     t = 0
     while t < len(units):
         # Subtitle fragments cut "on termine | avec ...": read a unit with the next one.
-        text = " ".join(u.text for u in units[t:t + 2 if units[t].loose else t + 1])
-        if p_host[t] < 0.5 or not OPENS_SUBJECT.search(fold(text)) or LATER.search(fold(text)):
+        text = fold(" ".join(u.text for u in units[t:t + 2 if units[t].loose else t + 1]))
+        if p_host[t] < 0.5 or not OPENS_SUBJECT.search(text) or LATER.search(text):
             t += 1
             continue
         end = t

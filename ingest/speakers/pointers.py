@@ -58,12 +58,13 @@ def add_pointers(units: list[Unit], infos: list[UnitInfo], guests: list[Person],
     profile = profiles(guests, seeds, roster)
     for t, (u, info) in enumerate(zip(units, infos, strict=True)):
         st = stems(u.text)
+        folded = fold(u.text)
         pointed = [g.name for g, pr in zip(guests, profile, strict=True) if pr & st]
-        if (info.question or ASKS.search(fold(u.text))) and not info.floor and len(pointed) == 1:
+        if (info.question or ASKS.search(folded)) and not info.floor and len(pointed) == 1:
             info.floor[pointed[0]] = POINTED_FLOOR
-        if SELF_ROLE.search(fold(u.text)) and "vous etes" not in fold(u.text) and len(pointed) == 1:
+        if SELF_ROLE.search(folded) and "vous etes" not in folded and len(pointed) == 1:
             info.self_desc.setdefault(pointed[0], 1.0)
         if info.reply:
             before = [infos[k].addressed for k in range(max(0, t - REPLY_REACH), t) if infos[k].addressed]
-            if before:
-                info.answers = sorted(before[-1])[0] if len(before[-1]) == 1 else None
+            if before and len(before[-1]) == 1:
+                info.answers = next(iter(before[-1]))

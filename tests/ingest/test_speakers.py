@@ -211,16 +211,11 @@ def test_a_bare_greeting_answers_the_guest_the_host_just_greeted(june: Transcrip
 
 
 def test_pointers_come_from_what_sets_one_guest_apart() -> None:
+    from ingest.speakers.attribution import prepare
     from ingest.speakers.pointers import profiles
 
-    transcript = parse_file(JUNE)
-    from ingest.speakers.roster import extend_roster, presence
-
-    extend_roster(transcript)
-    pres = presence(transcript)
-    guests = transcript.meta.guests
-    seeds = [" ".join([p.role, p.affiliation, *pres.intro.get(p.name, [])]) for p in guests]
-    found = dict(zip([p.name for p in guests], profiles(guests, seeds, transcript.meta.roster), strict=True))
+    prep = prepare(parse_file(JUNE))
+    found = dict(zip(prep.guests, profiles(prep.people, prep.seeds, prep.roster), strict=True))
     assert "avocat" in found["Louis Soris"]
     assert "startup" in found["Alain Staron"]  # "start-up" and "startup" meet
     assert "quantiqu" in found["Marc Kaplan"]
