@@ -48,16 +48,27 @@ def _phrases(text: str) -> list[str]:
 class PhraseBridge:
     """Frequent corpus phrases with their vectors; `translate(phrases)` finds their French neighbours."""
 
-    def __init__(self, texts: Iterable[str], embedder: Embedder, max_phrases: int = MAX_PHRASES) -> None:
+    def __init__(self, phrases: list[str], vectors: np.ndarray, embedder: Embedder) -> None:
+        """`phrases[i]` has the vector `vectors[i]` from `embedder` (see `build`; `rag.retrieve` saves both)."""
+        if len(phrases) != len(vectors):
+            raise ValueError(f"{len(vectors)} vectors for {len(phrases)} phrases")
+        self.phrases = phrases
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(phrases), -1)
+        self.embedder = embedder
+        sizes = np.array([p.count(" ") + 1 for p in phrases], dtype=np.int64)
+        # Rows of the one-word and of the two-word phrases: a phrase is only compared with phrases of its size.
+        self._rows_by_size = {int(n): np.flatnonzero(sizes == n) for n in np.unique(sizes)}
+
+    @classmethod
+    def build(cls, texts: Iterable[str], embedder: Embedder, max_phrases: int = MAX_PHRASES) -> PhraseBridge:
+        """The bridge over the frequent phrases of `texts` (the corpus's chunks): embeds every phrase once."""
         df: Counter[str] = Counter()
         for text in texts:
             df.update(set(_phrases(text)))
         # Phrases used in at least two turns: one-off ASR garbles are not worth a vector.
         common = [p for p, n in df.most_common(max_phrases) if n >= 2]
-        self.phrases = common
-        self._sizes = np.array([p.count(" ") + 1 for p in common])
-        self.embedder = embedder
-        self.vectors = embedder.embed_passages(common) if common else np.zeros((0, embedder.dim), np.float32)
+        vectors = embedder.embed_passages(common) if common else np.zeros((0, embedder.dim), np.float32)
+        return cls(common, vectors, embedder)
 
     def translate(self, text: str) -> list[str]:
         """French corpus phrases that say what the phrases of `text` (an English question's topic) say."""
@@ -71,8 +82,13 @@ class PhraseBridge:
         for phrase, row in zip(queries, sims):
             # A two-word phrase translates to a two-word phrase ("public procurement" -> "commande publique"),
             # not to the single words that share its first half.
-            row = np.where(self._sizes == phrase.count(" ") + 1, row, -1.0)
-            for i in np.argsort(-row)[:PER_QUERY_PHRASE]:
-                if row[i] >= MIN_SIMILARITY and self.phrases[i] not in found:
+            rows = self._rows_by_size.get(phrase.count(" ") + 1)
+            if rows is None:
+                continue
+            # The best PER_QUERY_PHRASE of those at or above the threshold: the same as the best
+            # PER_QUERY_PHRASE then thresholded, without sorting thousands of similarities per phrase.
+            near = rows[row[rows] >= MIN_SIMILARITY]
+            for i in near[np.argsort(-row[near], kind="stable")][:PER_QUERY_PHRASE]:
+                if self.phrases[i] not in found:
                     found.append(self.phrases[i])
         return found

@@ -7,6 +7,7 @@ import os
 import pickle
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -14,7 +15,8 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 
 from ingest.models import Chunk
-from rag.crosslingual import PhraseBridge
+from rag import blas
+from rag.crosslingual import MAX_PHRASES, PhraseBridge
 from rag.dense import DenseIndex
 from rag.embedders import Embedder
 from rag.rowfilter import RowFilter
@@ -24,8 +26,10 @@ from rag.store import Hit, VectorStore
 Mode = Literal["hybrid", "dense", "sparse"]
 # Bump when SparseIndex or Chunk change shape: older pickles are then ignored.
 SPARSE_CACHE_VERSION = 2
-# Bump when the saved dense matrix changes meaning (row order, normalisation).
-DENSE_CACHE_VERSION = 1
+# Bump when the saved dense matrix changes meaning (row order, normalisation). 2: rows sorted by speaker, episode.
+DENSE_CACHE_VERSION = 2
+# Bump when the phrase bridge's choice of phrases changes (rag.crosslingual._phrases, the df cut-off).
+BRIDGE_CACHE_VERSION = 1
 
 _T = TypeVar("_T")
 
@@ -69,15 +73,28 @@ class Retriever:
         self.mode = mode
         self._sparse: SparseIndex | None = None
         self._sparse_state: tuple[tuple[str, str], ...] = ()
+        self._state: tuple[object, tuple[tuple[str, str], ...]] | None = None
         self._dense: DenseIndex | None = None
         self._dense_for: SparseIndex | None = None
         self._bridge: PhraseBridge | None = None
         self._bridge_for: SparseIndex | None = None
         self._lock = threading.Lock()
+        self._prefetched: tuple[_Key, Future[list[Hit]]] | None = None
+
+    def catalog_state(self) -> tuple[tuple[str, str], ...]:
+        """(episode id, version) of every indexed episode, sorted: what the saved indexes are keyed by.
+
+        Derived once per catalog object: the store hands out the same dict until the catalog changes (a
+        write or a refresh), and sorting 1,000 episodes twice a question cost ~1 ms."""
+        catalog = self.store.catalog()
+        known = self._state
+        if known is None or known[0] is not catalog:
+            known = self._state = (catalog, tuple(sorted((eid, rec.version) for eid, rec in catalog.items())))
+        return known[1]
 
     def sparse_index(self) -> SparseIndex:
         """The BM25 index, rebuilt when the catalog's episode versions changed since it was built."""
-        state = tuple(sorted((eid, rec.version) for eid, rec in self.store.catalog().items()))
+        state = self.catalog_state()
         with self._lock:
             if self._sparse is None or state != self._sparse_state:
                 # Building BM25 means scanning every chunk out of Chroma and tokenising it (tens of seconds at
@@ -105,12 +122,15 @@ class Retriever:
                 self._dense_for = sparse
             return self._dense
 
-    def prepare(self) -> None:
-        """Build (and save) the indexes this mode searches, so the next question does not pay for them."""
+    def prepare(self, bridge: bool = False) -> None:
+        """Build (and save) the indexes this mode searches, and the phrase bridge when English questions are
+        translated (`bridge`), so the next question does not pay for them."""
         if self.mode in ("hybrid", "dense"):
             self.dense_index()
         else:
             self.sparse_index()
+        if bridge:
+            self.bridge()
 
     def _load_or_build(self, prefix: str, suffix: str, key: Any, build: Callable[[], _T],
                        read: Callable[[Path], _T | None], write: Callable[[_T, Path], bool]) -> _T:
@@ -144,13 +164,29 @@ class Retriever:
         return index
 
     def bridge(self) -> PhraseBridge:
-        """The corpus's French phrases for translating English questions, built with the BM25 index."""
+        """The corpus's French phrases for translating English questions, from the BM25 index's chunks."""
         index = self.sparse_index()
         with self._lock:
             if self._bridge is None or self._bridge_for is not index:
-                self._bridge = PhraseBridge((c.text for c in index.chunks), self.embedder)
+                # Embedding the corpus's 6,000 most frequent phrases took 6-14 s at 1,000 episodes, paid by the
+                # first English question of every process: saved like the BM25 index, under the same episode
+                # versions (the phrases come from those chunks) and the embedder (the vectors come from it).
+                state = self._sparse_state if self._sparse is index else tuple(c.chunk_id for c in index.chunks)
+                key = (BRIDGE_CACHE_VERSION, MAX_PHRASES, self.embedder.name, self.embedder.dim, state)
+                self._bridge = self._load_or_build(
+                    f"bridge-{self.embedder.name}", "npz", key,
+                    lambda: PhraseBridge.build((c.text for c in index.chunks), self.embedder),
+                    self._read_bridge, _write_bridge)
                 self._bridge_for = index
             return self._bridge
+
+    def _read_bridge(self, path: Path) -> PhraseBridge | None:
+        with np.load(path, allow_pickle=False) as saved:
+            phrases = [str(p) for p in saved["phrases"]]
+            vectors = saved["vectors"]
+        if vectors.ndim != 2 or len(vectors) != len(phrases) or (len(phrases) and vectors.shape[1] != self.embedder.dim):
+            return None
+        return PhraseBridge(phrases, vectors, self.embedder)
 
     def retrieve(self, text: str, speakers: list[str], episodes: list[str], k: int = 8,
                  expansions: list[str] | None = None) -> list[Ranked]:
@@ -160,14 +196,63 @@ class Retriever:
         ping = getattr(self.store, "ping", None)
         if ping is not None:
             ping()
+        with self._lock:
+            prefetched, self._prefetched = self._prefetched, None
         lists: dict[str, list[Hit]] = {}
-        if self.mode in ("hybrid", "dense"):
-            lists["dense"] = self.dense_index().search(self.embedder.embed_query(text), self.dense_k, speakers,
-                                                       episodes)
-        if self.mode in ("hybrid", "sparse"):
-            sparse_text = " ".join([text, *(expansions or [])])
-            lists["sparse"] = self.sparse_index().search(sparse_text, self.sparse_k, speakers, episodes)
+        with blas.single_threaded():
+            dense: Future[list[Hit]] | None = None
+            if self.mode in ("hybrid", "dense"):
+                key = (text, tuple(speakers), tuple(episodes), self.dense_index())
+                # A prefetch for another question, or from before the catalog changed, is not this search.
+                dense = prefetched[1] if prefetched is not None and prefetched[0] == key else \
+                    self._start_dense(text, speakers, episodes)[1]
+            if self.mode in ("hybrid", "sparse"):
+                sparse_text = " ".join([text, *(expansions or [])])
+                sparse = self.sparse_index().search(sparse_text, self.sparse_k, speakers, episodes)
+            if dense is not None:
+                lists["dense"] = dense.result()
+            if self.mode in ("hybrid", "sparse"):
+                lists["sparse"] = sparse  # after dense: fusion breaks ties in the order the lists come
         return reciprocal_rank_fusion(lists, self.rrf_k)[:k]
+
+    def prefetch(self, text: str, speakers: list[str], episodes: list[str]) -> None:
+        """Start the dense search `retrieve(text, speakers, episodes)` will need, in the background.
+
+        Embedding the question and scanning the matrix mostly run in BLAS, outside the GIL: they proceed while
+        the caller translates the question (`rag.crosslingual`) and, in `retrieve`, while BM25 searches.
+        Same work, same results."""
+        if self.mode not in ("hybrid", "dense"):
+            return
+        started = self._start_dense(text, speakers, episodes)
+        with self._lock:
+            self._prefetched = started
+
+    def _start_dense(self, text: str, speakers: list[str], episodes: list[str]) -> tuple[_Key, Future[list[Hit]]]:
+        index = self.dense_index()
+        future = _background().submit(_search, index, self.embedder, text, self.dense_k, speakers, episodes)
+        return (text, tuple(speakers), tuple(episodes), index), future
+
+
+_Key = tuple[str, tuple[str, ...], tuple[str, ...], DenseIndex]
+
+
+def _search(index: DenseIndex, embedder: Embedder, text: str, k: int, speakers: list[str],
+            episodes: list[str]) -> list[Hit]:
+    with blas.single_threaded():
+        return index.search(embedder.embed_query(text), k, speakers, episodes)
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _background() -> ThreadPoolExecutor:
+    """The threads dense scans run on while the caller does the rest of the question's work."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dense-search")
+        return _pool
 
 
 def _read_pickle(kind: type[_T]) -> Callable[[Path], _T | None]:
@@ -188,7 +273,15 @@ def _write_pickle(index: object, path: Path) -> bool:
 
 def _read_matrix(path: Path, chunks: list[Chunk], rows: RowFilter) -> DenseIndex | None:
     matrix = np.load(path, allow_pickle=False)
-    return DenseIndex(chunks, matrix, rows) if matrix.ndim == 2 and len(matrix) == len(chunks) else None
+    if matrix.ndim != 2 or len(matrix) != len(chunks):
+        return None
+    return DenseIndex(chunks, matrix, rows, presorted=True)
+
+
+def _write_bridge(bridge: PhraseBridge, path: Path) -> bool:
+    with path.open("wb") as fh:  # a file object: np.savez would append ".npz" to a name
+        np.savez(fh, phrases=np.array(bridge.phrases, dtype=str), vectors=bridge.vectors)
+    return True
 
 
 def _write_matrix(index: DenseIndex, path: Path) -> bool:
@@ -197,5 +290,5 @@ def _write_matrix(index: DenseIndex, path: Path) -> bool:
     if not index.complete:
         return False
     with path.open("wb") as fh:  # a file object: np.save would append ".npy" to a name
-        np.save(fh, index.vectors, allow_pickle=False)
+        np.save(fh, index.matrix, allow_pickle=False)  # in the index's own row order: loaded without a copy
     return True

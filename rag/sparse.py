@@ -30,7 +30,7 @@ class SparseIndex:
             self._bm25.index(tokenize([f"{c.context} {c.text}" for c in chunks]), show_progress=False)
 
     def search(self, query: str, k: int, speakers: list[str], episodes: list[str]) -> list[Hit]:
-        """Up to k chunks with a positive BM25 score, best first."""
+        """Up to k chunks with a positive BM25 score, best first (ties: chunk order, as in the dense index)."""
         if not self.chunks:
             return []
         tokens = [t for t in tokenize([query])[0] if t in self._bm25.vocab_dict]
@@ -39,6 +39,40 @@ class SparseIndex:
         mask = self.rows.mask(speakers, episodes)
         if not mask.any():
             return []
-        scores = self._bm25.get_scores(tokens) * mask
-        top = np.argsort(-scores)[:k]
-        return [Hit(chunk=self.chunks[i], score=float(scores[i])) for i in top if scores[i] > 0]
+        scores = self.scores(tokens) * mask
+        return [Hit(chunk=self.chunks[i], score=float(scores[i])) for i in top_rows(scores, k)]
+
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        """Every row's BM25 score for these (vocabulary) tokens: `bm25s.BM25.get_scores`, bit for bit.
+
+        bm25s adds each token's postings with `np.add.at`, 1-2 ms a question at 75k chunks; a token's postings
+        name each row once, so a plain indexed add does the same additions in the same order, ~10x faster."""
+        bm25 = self._bm25
+        index = bm25.scores
+        data, indices, indptr = index["data"], index["indices"], index["indptr"]
+        ids = np.asarray([bm25.vocab_dict[t] for t in tokens], dtype=np.dtype(bm25.int_dtype))
+        scores = np.zeros(index["num_docs"], dtype=np.dtype(bm25.dtype))
+        for token in ids:
+            start, end = indptr[token], indptr[token + 1]
+            scores[indices[start:end]] += data[start:end]
+        if bm25.nonoccurrence_array is not None:  # the BM25 variants that score absent terms too
+            scores += bm25.nonoccurrence_array[ids].sum()
+        return scores
+
+
+def top_rows(scores: np.ndarray, k: int) -> list[int]:
+    """The rows of the k highest positive scores, best first; equal scores in row order.
+
+    A full sort of 75k scores took 2-5 ms a question; this partitions the positive ones. Ties are broken by
+    row, not left to the sort: a corpus that repeats a turn word for word has many equal scores, and the dense
+    index breaks them the same way, so both retrievers pick the same copies and fusion sees them agree."""
+    positive = np.flatnonzero(scores > 0)
+    if k <= 0 or not len(positive):
+        return []
+    values = scores[positive]
+    if len(values) > k:
+        kth = np.partition(values, len(values) - k)[len(values) - k]
+        keep = values >= kth
+        positive, values = positive[keep], values[keep]
+    order = np.lexsort((positive, -values))[:k]
+    return [int(i) for i in positive[order]]

@@ -8,11 +8,15 @@ topic of its own carries over the topic, and an episode filter stays until anoth
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
+
+from rapidfuzz import fuzz
 
 from ingest.models import EpisodeMeta, Person
-from ingest.names import fold, name_score
+from ingest.names import _HONORIFICS, _word_score, fold
 from rag.types import Filters, Message
 
 EN_WORDS = {"what", "did", "does", "say", "said", "about", "the", "who", "which", "how", "is", "are", "and", "of",
@@ -88,8 +92,91 @@ def detect_language(text: str) -> str:
     return "en" if en > fr else "fr"
 
 
-def find_speakers(text: str, people: list[Person]) -> list[str]:
+# Mention scores a Roster remembers (a few hundred bytes each) before it starts again.
+MEMO_SIZE = 20000
+
+
+class Roster:
+    """The people a question may name, with the folded spellings name matching compares against.
+
+    Folding names and aliases was most of the cost of understanding a question (every mention was scored
+    against every person, refolding both each time); a Roster does it once per set of people. `scores` is
+    `ingest.names.name_score` over those precomputed forms, and must stay equal to it (tests compare them).
+    """
+
+    def __init__(self, people: Sequence[Person]) -> None:
+        self.people = list(people)
+        # (folded candidate, its words, its letters without spaces) per person, as name_score builds them.
+        self._candidates = [
+            [(cand, cand.split(), cand.replace(" ", "")) for cand in {fold(p.name), *(fold(a) for a in p.aliases)}]
+            for p in self.people
+        ]
+        self.name_words = {fold(w) for p in self.people for w in p.name.split()} | {
+            fold(a) for p in self.people for a in p.aliases}
+        self._role_text = [fold(p.role + " " + p.affiliation) for p in self.people]
+        self._role_words = [fold(p.role).split() for p in self.people]
+        # Mentions recur from question to question ('What did', 'Julien Pillot', 'the lawyer').
+        self._memo: dict[str, list[float]] = {}
+
+    def scores(self, mention: str) -> list[float]:
+        """`name_score(mention, p)` for every person p, in roster order."""
+        known = self._memo.get(mention)
+        if known is None:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            known = self._memo[mention] = self._scores(mention)
+        return known
+
+    def _scores(self, mention: str) -> list[float]:
+        m = " ".join(w for w in fold(mention).split() if w not in _HONORIFICS)
+        if not m:
+            return [0.0] * len(self.people)
+        words = m.split()
+        glued_m = m.replace(" ", "")
+        out = []
+        for candidates in self._candidates:
+            best = 0.0
+            for cand, parts, glued in candidates:
+                best = max(best, fuzz.ratio(m, cand), fuzz.ratio(glued_m, glued))
+                if len(words) == 1 and len(m) >= 3:
+                    best = max(best, _word_score_memo(m, parts[0]), _word_score_memo(m, parts[-1]))
+                elif len(words) >= 2 and len(parts) >= 2 and _word_score_memo(words[0], parts[0]) >= 85:
+                    # 'Dorothée Descroppes': the first name must match well, the surname loosely.
+                    best = max(best, 0.5 * _word_score_memo(words[0], parts[0])
+                               + 0.5 * _word_score_memo(words[-1], parts[-1]))
+            out.append(best)
+        return out
+
+    def by_role(self, word: str) -> list[str]:
+        """The people a role word ('lawyer', "l'avocate", 'the host') names, by canonical name."""
+        target = ROLE_WORDS.get(word.lower())
+        if not target:
+            return []
+        matching = [i for i, p in enumerate(self.people)
+                    if (p.is_host if target == "@host" else target in self._role_text[i])]
+        # 'l'avocate' names the woman lawyer when the roster says so; 'the lawyer' names them all.
+        folded = fold(word)
+        exact = [i for i in matching if folded in self._role_words[i]]
+        return [self.people[i].name for i in (exact or matching)]
+
+
+# A spoken word against a name part: pure, and the same few name parts recur in every question.
+_word_score_memo = lru_cache(maxsize=16384)(_word_score)
+
+
+@lru_cache(maxsize=8)
+def _roster(people: tuple[Person, ...]) -> Roster:
+    return Roster(people)
+
+
+def roster_of(people: Sequence[Person] | Roster) -> Roster:
+    """The Roster of these people, built once per distinct roster (the catalog's changes rarely)."""
+    return people if isinstance(people, Roster) else _roster(tuple(people))
+
+
+def find_speakers(text: str, people: Sequence[Person] | Roster) -> list[str]:
     """Canonical names of the roster people a text names, by name (fuzzy) or by role ('the lawyer')."""
+    roster = roster_of(people)
     words = WORD.findall(text)
     found: list[str] = []
     used: set[int] = set()
@@ -99,33 +186,27 @@ def find_speakers(text: str, people: list[Person]) -> list[str]:
             if used & set(span):
                 continue
             mention = " ".join(words[i : i + size])
-            if fold(mention) in FRAME_WORDS or len(fold(mention)) < 3:
+            folded = fold(mention)
+            if folded in FRAME_WORDS or len(folded) < 3:
                 continue
             # A lone lowercase word must match almost exactly: 'marché' is not Marc.
             need = 80.0 if (size > 1 or mention[:1].isupper()) else 90.0
-            scored = sorted(((name_score(mention, p), p.name) for p in people), reverse=True)
+            scored = sorted(zip(roster.scores(mention), (p.name for p in roster.people)), reverse=True)
             if scored and scored[0][0] >= need and (len(scored) == 1 or scored[1][0] < scored[0][0]):
                 if scored[0][1] not in found:
                     found.append(scored[0][1])
                 used |= set(span)
     for word in words:
-        target = ROLE_WORDS.get(word.lower())
-        if not target:
-            continue
-        matching = [p for p in people
-                    if (p.is_host if target == "@host" else target in fold(p.role + " " + p.affiliation))]
-        # 'l'avocate' names the woman lawyer when the roster says so; 'the lawyer' names them all.
-        exact = [p for p in matching if fold(word) in fold(p.role).split()]
-        for p in exact or matching:
-            if p.name not in found:
-                found.append(p.name)
+        for name in roster.by_role(word):
+            if name not in found:
+                found.append(name)
     return found
 
 
 def find_episodes(text: str, episodes: list[EpisodeMeta]) -> list[str]:
     """Episode ids a text points at by date ('December 11', '11 décembre', 'en juin', '2025-06-19') or id."""
     folded = text.lower()
-    ids = [e.episode_id for e in episodes if e.episode_id.lower() in folded]
+    ids = [eid for eid, lowered in _lowered_ids(episodes) if lowered in folded]
     if ids:
         return ids
     wanted: list[tuple[int | None, int, int | None]] = []  # (year, month, day)
@@ -140,7 +221,22 @@ def find_episodes(text: str, episodes: list[EpisodeMeta]) -> list[str]:
     if not wanted:
         wanted = [(None, MONTHS[m.group(1).lower()], None) for m in MONTH_ONLY.finditer(text)
                   if not _is_may_verb(m, text)]
+    if not wanted:
+        return []  # most questions name no date: no need to walk a thousand episodes
     return [e.episode_id for e in episodes if e.date and any(_date_matches(e.date, w) for w in wanted)]
+
+
+_ids_of: tuple[list[EpisodeMeta], list[tuple[str, str]]] | None = None
+
+
+def _lowered_ids(episodes: list[EpisodeMeta]) -> list[tuple[str, str]]:
+    """(id, lowercased id) of each episode, kept for the last list asked about (the Assistant passes the same
+    list until its catalog changes)."""
+    global _ids_of
+    known = _ids_of
+    if known is None or known[0] is not episodes or len(known[1]) != len(episodes):
+        known = _ids_of = (episodes, [(e.episode_id, e.episode_id.lower()) for e in episodes])
+    return known[1]
 
 
 def _is_may_verb(match: re.Match[str], text: str) -> bool:
@@ -153,18 +249,18 @@ def _date_matches(day: date, wanted: tuple[int | None, int, int | None]) -> bool
     return day.month == month and (dom is None or day.day == dom) and (year is None or day.year == year)
 
 
-def topic_of(text: str, speakers: list[str], people: list[Person]) -> str:
+def topic_of(text: str, speakers: list[str], people: Sequence[Person] | Roster) -> str:
     """The question minus framing words, names and dates: what to search for."""
-    name_words = {fold(w) for p in people for w in p.name.split()} | {fold(a) for p in people for a in p.aliases}
+    roster = roster_of(people)
     mentioned = {fold(w) for name in speakers for w in name.split()}
     kept = []
     for w in WORD.findall(text):
         f = fold(w)
         if not f or f in FRAME_WORDS or f in mentioned or f in MONTHS or f.isdigit():
             continue
-        if f in name_words or ROLE_WORDS.get(w.lower()):
+        if f in roster.name_words or ROLE_WORDS.get(w.lower()):
             continue
-        if any(name_score(w, p) >= 90 for p in people) and w[:1].isupper():
+        if w[:1].isupper() and any(score >= 90 for score in roster.scores(w)):
             continue  # a misspelt name ('Pilot') is not the topic
         kept.append(w)
     return " ".join(kept)
@@ -172,13 +268,14 @@ def topic_of(text: str, speakers: list[str], people: list[Person]) -> str:
 
 def understand(
     question: str,
-    people: list[Person],
+    people: Sequence[Person] | Roster,
     episodes: list[EpisodeMeta],
     filters: Filters | None = None,
     history: list[Message] | None = None,
 ) -> Query:
     """Resolve a question (and the chat so far) into a Query. Explicit filters win over what the text implies."""
     filters = filters or Filters()
+    people = roster_of(people)
     speakers = list(filters.speakers) or find_speakers(question, people)
     episode_ids = list(filters.episodes) or find_episodes(question, episodes)
     topic = topic_of(question, speakers, people)
@@ -190,7 +287,7 @@ def understand(
     return query
 
 
-def _carry_over(query: Query, previous: list[str], people: list[Person], episodes: list[EpisodeMeta]) -> None:
+def _carry_over(query: Query, previous: list[str], people: Roster, episodes: list[EpisodeMeta]) -> None:
     """Fill what a follow-up leaves implicit from the most recent earlier question that had it."""
     lowered = query.question.lower().strip()
     # "a-t-il", "dit-elle": the pronoun hides inside a hyphenated inversion.
