@@ -12,7 +12,7 @@ from ingest.parse import parse_file, sidecar_path
 from ingest.turns import group_turns
 
 # Bump when parsing, attribution or chunking changes what an unchanged file produces: forces a re-index.
-PIPELINE_VERSION = "5"
+PIPELINE_VERSION = "6"
 
 
 @dataclass

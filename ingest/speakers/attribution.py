@@ -53,10 +53,11 @@ def prepare(transcript: Transcript) -> Prepared:
     return Prepared(units, x, infos, guests, available, seeds, list(meta.guests), meta.roster)
 
 
-def run(prep: Prepared, params: Params) -> Decoded:
+def run(prep: Prepared, params: Params, p_host: np.ndarray | None = None) -> Decoded:
     """Decode a prepared episode: a first pass, then (if its weight is set) a second pass that also
-    weighs how much each unit sounds like what each guest said in the first pass."""
-    p_host = host_probability(prep.x, params)
+    weighs how much each unit sounds like what each guest said in the first pass. `p_host` replaces
+    the classifier's P(host) per unit (training scores hyper-parameters on out-of-fold values)."""
+    p_host = host_probability(prep.x, params) if p_host is None else p_host
     logit = np.log(p_host / (1 - p_host)) + SUBJECT_LOGIT * subject_openings(prep.units, prep.infos, p_host)
     p_host = 1.0 / (1.0 + np.exp(-logit))
     if not params.content:

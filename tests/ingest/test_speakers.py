@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from evals.attribution import GOLD_DIR, calibration, line_accuracy, load_gold, pair_up
@@ -22,11 +23,11 @@ ROOT = Path(__file__).resolve().parents[2]
 JUNE = ROOT / "data" / "transcripts" / "smart-tech-2025-06-19.txt"
 DECEMBER = ROOT / "data" / "transcripts" / "smart-tech-2025-12-11.txt"
 # Measured with the shipped model (trained on both gold episodes): 65.7% line accuracy on 06-19,
-# 67.4% on 12-11; cross-episode (trained on the other one only) 53.9% and 60.3%. Regression guards only.
+# 67.4% on 12-11; cross-episode (trained on the other one only) 54.9% and 65.4%. Regression guards only.
 JUNE_MIN_ACCURACY = 0.63
 DECEMBER_MIN_ACCURACY = 0.65
-# Measured: 96% (06-19) and 90% (12-11) of the wrong lines have confidence under 0.5 (T=2.5).
-MIN_ERRORS_FLAGGED = 0.85
+# Measured: 97% (06-19) and 98% (12-11) of the wrong lines have confidence under 0.5 (T=4.0).
+MIN_ERRORS_FLAGGED = 0.93
 
 
 @pytest.fixture(scope="module")
@@ -269,3 +270,21 @@ def test_turn_level_pass_on_the_true_split_names_most_guests() -> None:
                    if e.line_gold.get(i, -1) >= 0]
     assert sum(p == g for p, g in guest_lines) / len(guest_lines) >= 0.85
     assert all(0.0 <= c <= 1.0 for c in conf)
+
+
+def test_out_of_fold_host_probabilities_never_see_their_own_stretch() -> None:
+    """Hyper-parameters are tuned on out-of-fold P(host) (`train.out_of_fold`): a unit's probability
+    must not depend on its own block's labels, or tuning is back to the overconfident in-sample fit."""
+    from dataclasses import replace
+
+    from ingest.speakers.train import gold_episodes, out_of_fold
+
+    _, e = next((n, e) for n, e in gold_episodes() if n.endswith("06-19"))
+    half = len(e.unit_gold) // 2
+    before = out_of_fold([e], 2)[0]
+    # Relabel the first block entirely: host <-> guest.
+    flipped = replace(e, unit_gold=[0 if g == -1 else -1 for g in e.unit_gold[:half]] + e.unit_gold[half:])
+    after = out_of_fold([flipped], 2)[0]
+    assert np.allclose(before[:half], after[:half])      # the first block never sees its own labels
+    assert not np.allclose(before[half:], after[half:])  # the second block is predicted from them
+    assert ((before > 0.5) == np.array([g == -1 for g in e.unit_gold])).mean() > 0.6
