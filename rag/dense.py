@@ -13,12 +13,12 @@ scored in parallel (numpy releases the GIL in BLAS). Memory: 4 bytes per dimensi
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 import numpy as np
 
 from ingest.models import Chunk
+from rag.pools import lazy_pool
 from rag.rowfilter import RowFilter
 from rag.store import Hit
 
@@ -31,16 +31,8 @@ SPLIT_ROWS = 16384
 
 Range = tuple[int, int]
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _helper() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dense-scan")
-        return _pool
+# The second half of an unfiltered scan runs here.
+_helper = lazy_pool("dense-scan", 1)
 
 
 class DenseIndex:

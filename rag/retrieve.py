@@ -7,7 +7,7 @@ import os
 import pickle
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -19,6 +19,7 @@ from rag import blas
 from rag.crosslingual import MAX_PHRASES, PhraseBridge
 from rag.dense import DenseIndex
 from rag.embedders import Embedder
+from rag.pools import lazy_pool
 from rag.rowfilter import RowFilter
 from rag.sparse import SparseIndex
 from rag.store import Hit, VectorStore
@@ -242,17 +243,8 @@ def _search(index: DenseIndex, embedder: Embedder, text: str, k: int, speakers: 
         return index.search(embedder.embed_query(text), k, speakers, episodes)
 
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _background() -> ThreadPoolExecutor:
-    """The threads dense scans run on while the caller does the rest of the question's work."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dense-search")
-        return _pool
+# The threads dense scans run on while the caller does the rest of the question's work.
+_background = lazy_pool("dense-search", 2)
 
 
 def _read_pickle(kind: type[_T]) -> Callable[[Path], _T | None]:
