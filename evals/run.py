@@ -461,6 +461,12 @@ def _delta(name: str, base: float | None, other: float | None) -> str:
     return f"[{colour}]{text}[/{colour}]"
 
 
+def _metric_rows(reports: list[dict[str, Any]]) -> list[tuple[str, list[Any]]]:
+    """Every metric any report has, in first-seen order, with its value in each report (None if absent)."""
+    names = dict.fromkeys(k for rep in reports for k in rep["metrics"])
+    return [(name, [rep["metrics"].get(name) for rep in reports]) for name in names]
+
+
 def metrics_table(reports: list[dict[str, Any]]) -> Table:
     """Metrics down, configs across; with several configs, a delta column (points) against the first."""
     table = Table(title="debrief evals" + (f" ({reports[0]['suite']} suite)" if reports else ""))
@@ -469,15 +475,12 @@ def metrics_table(reports: list[dict[str, Any]]) -> Table:
         table.add_column(rep["config"], justify="right")
         if i:
             table.add_column("Δ", justify="right")
-    names = list(dict.fromkeys(k for rep in reports for k in rep["metrics"]))
-    for name in names:
+    for name, values in _metric_rows(reports):
         row = [name]
-        base = reports[0]["metrics"].get(name)
-        for i, rep in enumerate(reports):
-            value = rep["metrics"].get(name)
+        for i, value in enumerate(values):
             row.append(_fmt(name, value))
             if i:
-                row.append(_delta(name, base, value))
+                row.append(_delta(name, values[0], value))
         table.add_row(*row)
     return table
 
@@ -486,13 +489,10 @@ def markdown_table(reports: list[dict[str, Any]]) -> str:
     """The same comparison as a Markdown table (for README/NOTES); deltas in points against the first config."""
     head = ["metric"] + [r["config"] for r in reports]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    names = list(dict.fromkeys(k for rep in reports for k in rep["metrics"]))
-    for name in names:
+    for name, values in _metric_rows(reports):
         cells = [name]
-        base = reports[0]["metrics"].get(name)
-        for i, rep in enumerate(reports):
-            value = rep["metrics"].get(name)
-            delta = _delta_text(name, base, value) if i else ""
+        for i, value in enumerate(values):
+            delta = _delta_text(name, values[0], value) if i else ""
             cells.append(_fmt(name, value) + (f" ({delta})" if delta not in ("", "=") else ""))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
