@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.models import SpeechLine, Transcript
+from ingest.speakers.refine import ChatModel, RefineReport
 
 GOLD_DIR = Path(__file__).parent / "data" / "gold"
 TRANSCRIPT_DIR = Path(__file__).resolve().parent.parent / "data" / "transcripts"
@@ -208,11 +209,47 @@ def reports(gold_path: Path, transcript: Transcript) -> list[Report]:
     return out
 
 
+def llm_gain(chat: ChatModel) -> list[tuple[Report, Report, RefineReport]]:
+    """Per gold file: the offline attribution's report, the report after `chat`'s speaker pass, and what the pass
+    did. The measurement that decides whether to turn `DEBRIEF_LLM_SPEAKERS` on for a given model."""
+    from ingest.speakers.refine import refine_speakers
+
+    out = []
+    for gold_path in gold_files():
+        source = transcript_for(gold_path)
+        if not source.is_file():
+            continue
+        gold = load_gold(gold_path)
+        transcript = attributed(source)
+        before = evaluate(source.stem, pair_up(transcript.lines, gold))
+        done = refine_speakers(transcript, chat)
+        after = evaluate(f"{source.stem} (after the LLM pass)", pair_up(transcript.lines, gold))
+        out.append((before, after, done))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the metrics for every gold file; `--errors` lists the wrong lines, `--baseline` scores all-host,
-    `--cross` scores each gold episode with a model trained on the other ones (the honest figure)."""
+    `--cross` scores each gold episode with a model trained on the other ones (the honest figure), `--llm`
+    measures the speaker LLM pass of the configured endpoint (before and after, per file)."""
     args = sys.argv[1:] if argv is None else argv
     from ingest.parse import parse_file
+
+    if "--llm" in args:
+        from rag.llm import speaker_chat_model
+        from rag.settings import Settings
+
+        settings = Settings()
+        if not settings.llm_enabled:
+            print("--llm needs an LLM endpoint: set DEBRIEF_LLM_MODEL and OPENAI_BASE_URL (or OPENAI_API_KEY)")
+            return 2
+        for before, after, done in llm_gain(speaker_chat_model(settings)):
+            print(f"== {before.name}, model {settings.llm_model}: {done.summary()}")
+            print(f"line accuracy {before.accuracy:.1%} -> {after.accuracy:.1%}; errors under 0.5 "
+                  f"{before.calibration.errors_low_share:.0%} -> {after.calibration.errors_low_share:.0%}")
+            print(after.render(show_errors="--errors" in args))
+            print()
+        return 0
 
     if "--cross" in args:
         for name, transcript in cross_episode():

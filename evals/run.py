@@ -239,7 +239,8 @@ def attribution_results() -> dict[str, Any]:
         source = attr.transcript_for(gold_path)
         if not source.is_file():
             continue
-        transcript = attribute_speakers(parse_file(source), source)
+        transcript = parse_file(source)
+        attribute_speakers(transcript, source)
         pairs = attr.pair_up(transcript.lines, attr.load_gold(gold_path))
         report = attr.evaluate(source.stem, pairs)
         files[source.stem] = _attribution_dict(report)

@@ -9,10 +9,14 @@ from pathlib import Path
 from ingest.chunking import ChunkingConfig, chunk_turns
 from ingest.models import Chunk, Transcript, Turn
 from ingest.parse import parse_file, sidecar_path
+from ingest.speakers.refine import ChatModel, RefineReport
 from ingest.turns import group_turns
 
 # Bump when parsing, attribution or chunking changes what an unchanged file produces: forces a re-index.
 PIPELINE_VERSION = "6"
+# Appended to the version of an episode whose speaker LLM pass stopped on an endpoint failure: that version never
+# equals a freshly computed one, so the next ingest of the unchanged file tries the pass again.
+PARTIAL = "-partial"
 
 
 @dataclass
@@ -21,6 +25,7 @@ class PreparedEpisode:
     turns: list[Turn]
     chunks: list[Chunk]
     version: str
+    refine: RefineReport | None = None  # what the optional speaker LLM pass did
 
 
 def corrections_path(path: Path) -> Path:
@@ -43,17 +48,24 @@ def content_version(path: Path, source_url: str | None = None, salt: str = "") -
     return digest.hexdigest()[:16]
 
 
-def attribute_speakers(transcript: Transcript, path: Path) -> Transcript:
-    """Infer speakers where the file has no labels, then apply the human corrections sidecar."""
+def attribute_speakers(transcript: Transcript, path: Path, chat: ChatModel | None = None) -> RefineReport | None:
+    """Infer speakers where the file has no labels (in place); with `chat`, let an LLM relabel the unsure
+    stretches (`speakers.refine`); then apply the human corrections sidecar, which overrides both.
+    Returns what the LLM pass did, or None without one."""
     from ingest.speakers import attribute
 
-    transcript = attribute(transcript)
+    attribute(transcript)
+    report = None
+    if chat is not None and not transcript.labelled:
+        from ingest.speakers.refine import refine_speakers
+
+        report = refine_speakers(transcript, chat)
     side = corrections_path(path)
     if side.is_file():
         from ingest.speakers.corrections import apply, load
 
         apply(transcript, load(side))
-    return transcript
+    return report
 
 
 def prepare(
@@ -62,13 +74,18 @@ def prepare(
     source_url: str | None = None,
     chunking: ChunkingConfig | None = None,
     salt: str = "",
+    speaker_llm: ChatModel | None = None,
 ) -> PreparedEpisode:
-    """Parse, attribute, group and chunk one file. Raises TranscriptError on bad input."""
+    """Parse, attribute (with the optional speaker LLM pass), group and chunk one file. Raises TranscriptError
+    on bad input. `salt` must name everything else that shapes the output (embedder, chunking, the LLM)."""
     version = content_version(path, source_url, salt)
-    transcript = attribute_speakers(parse_file(path, format=format, source_url=source_url), path)
+    transcript = parse_file(path, format=format, source_url=source_url)
+    report = attribute_speakers(transcript, path, speaker_llm)
+    if report is not None and report.failure:
+        version += PARTIAL
     turns = group_turns(transcript.lines)
     chunks = chunk_turns(transcript.meta, turns, version, chunking)
-    return PreparedEpisode(transcript=transcript, turns=turns, chunks=chunks, version=version)
+    return PreparedEpisode(transcript=transcript, turns=turns, chunks=chunks, version=version, refine=report)
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ingest.models import EpisodeMeta, Person, Transcript
+from ingest.speakers.refine import ChatModel
 from ingest.turns import group_turns
 from rag import blas, extractive
 from rag.embedders import Embedder, get_embedder
@@ -49,8 +50,9 @@ class Assistant:
         self.thresholds = thresholds or Thresholds()
         self.retriever = Retriever(self.store, self.embedder, self.settings.dense_k, self.settings.sparse_k,
                                    self.settings.rrf_k, self.settings.retrieval)
-        self.indexer = Indexer(self.store, self.embedder)
         self._chat = chat if chat is not None else self._default_chat()
+        self.indexer = Indexer(self.store, self.embedder, speaker_llm=self._speaker_chat(),
+                               speaker_llm_name=self.settings.llm_model or "")
         self._catalog_read_at = time.monotonic()
         self._ingest_lock = threading.Lock()
         # The catalog's episode metadata and roster, derived once per catalog the store hands out (it keeps
@@ -130,13 +132,16 @@ class Assistant:
     def _default_chat(self) -> object | None:
         if not self.settings.llm_enabled:
             return None
-        from rag.llm import OpenAICompatibleChat
+        from rag.llm import chat_model
 
-        return OpenAICompatibleChat(
-            base_url=self.settings.llm_base_url, api_key=self.settings.llm_api_key,
-            model=self.settings.llm_model or "", timeout_s=self.settings.llm_timeout_s,
-            temperature=self.settings.llm_temperature,
-        )
+        return chat_model(self.settings)
+
+    def _speaker_chat(self) -> ChatModel | None:
+        if not self.settings.llm_speakers_enabled:
+            return None
+        from rag.llm import speaker_chat_model
+
+        return speaker_chat_model(self.settings)
 
     # -- episodes --------------------------------------------------------------------------------------
     def episodes(self) -> list[EpisodeSummary]:

@@ -84,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("file", type=Path)
     s.add_argument("--format")
     s.add_argument("--json", action="store_true", help="JSON Lines, one object per speech line")
+    s.add_argument("--llm", action="store_true",
+                   help="let the configured LLM endpoint relabel the unsure stretches (see DEBRIEF_LLM_SPEAKERS)")
     s.set_defaults(func=cmd_turns)
 
     s = sub.add_parser("ask", help="ask a question")
@@ -138,6 +140,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 errors.print(f"[red]failed[/red]    {r.error}")
             else:
                 detail = f"{r.turns} turns, {r.chunks} chunks" if r.status != "unchanged" else "already indexed"
+                if r.notice:
+                    detail += f" ({r.notice})"
                 console.print(f"[green]{r.status:<9}[/green] {r.episode_id}  ({detail})  {r.path}")
     return 1 if any(r.status == "failed" for r in results) else 0
 
@@ -168,7 +172,20 @@ def cmd_turns(args: argparse.Namespace) -> int:
     from ingest.pipeline import attribute_speakers
     from ingest.turns import group_turns
 
-    transcript = attribute_speakers(parse_file(args.file, format=args.format), args.file)
+    chat = None
+    if args.llm:
+        settings = Settings()
+        if not settings.llm_enabled:
+            errors.print("[red]error:[/red] --llm needs an LLM endpoint: set DEBRIEF_LLM_MODEL and OPENAI_BASE_URL "
+                         "(or OPENAI_API_KEY)")
+            return 2
+        from rag.llm import speaker_chat_model
+
+        chat = speaker_chat_model(settings)
+    transcript = parse_file(args.file, format=args.format)
+    report = attribute_speakers(transcript, args.file, chat)
+    if report is not None:
+        errors.print(report.summary())
     if args.json:
         for ln in transcript.lines:
             row = {"line": ln.line, "start": ln.start, "speaker": ln.speaker, "confidence": round(ln.confidence, 3)}

@@ -8,6 +8,7 @@ from pathlib import Path
 from ingest.chunking import ChunkingConfig
 from ingest.errors import TranscriptError
 from ingest.pipeline import content_version, expand_paths, prepare
+from ingest.speakers.refine import ChatModel
 from rag.embedders import Embedder
 from rag.store import EpisodeRecord, VectorStore
 from rag.types import IngestResult
@@ -24,10 +25,15 @@ def embedding_text(text: str, context: str) -> str:
 class Indexer:
     """Puts transcripts into a VectorStore with one embedder."""
 
-    def __init__(self, store: VectorStore, embedder: Embedder, chunking: ChunkingConfig | None = None) -> None:
+    def __init__(self, store: VectorStore, embedder: Embedder, chunking: ChunkingConfig | None = None,
+                 speaker_llm: ChatModel | None = None, speaker_llm_name: str = "") -> None:
+        """`speaker_llm`: the optional LLM that relabels unsure speaker stretches; `speaker_llm_name` (its model)
+        enters every episode's version, so turning the pass on, off or to another model re-attributes."""
         self.store = store
         self.embedder = embedder
         self.chunking = chunking or ChunkingConfig()
+        self.speaker_llm = speaker_llm
+        self.salt = f"{embedder.name}|{self.chunking}" + (f"|speakers-llm:{speaker_llm_name}" if speaker_llm else "")
 
     def ingest(
         self,
@@ -50,14 +56,14 @@ class Indexer:
 
     def _ingest_one(self, path: Path, source_url: str | None, format: str | None) -> IngestResult:
         try:
-            salt = f"{self.embedder.name}|{self.chunking}"
-            version = content_version(path, source_url, salt) if path.is_file() else ""
+            version = content_version(path, source_url, self.salt) if path.is_file() else ""
             known = {rec.version: rec for rec in self.store.catalog().values()}
             if version in known:
                 rec = known[version]
                 return IngestResult(path=str(path), episode_id=rec.episode_id, status="unchanged",
                                     turns=0, chunks=0)
-            prepared = prepare(path, format=format, source_url=source_url, chunking=self.chunking, salt=salt)
+            prepared = prepare(path, format=format, source_url=source_url, chunking=self.chunking, salt=self.salt,
+                               speaker_llm=self.speaker_llm)
         except TranscriptError as exc:
             return IngestResult(path=str(path), episode_id="", status="failed", error=str(exc))
         texts = [embedding_text(c.text, c.context) for c in prepared.chunks]
@@ -72,4 +78,6 @@ class Indexer:
                                speaker_turns=turns_by_speaker)
         self.store.replace_episode(record, prepared.transcript, prepared.chunks, vectors)
         return IngestResult(path=str(path), episode_id=episode_id, status="replaced" if existed else "added",
-                            turns=len(prepared.turns), chunks=len(prepared.chunks))
+                            turns=len(prepared.turns), chunks=len(prepared.chunks),
+                            notice=prepared.refine.summary() if prepared.refine and prepared.refine.windows
+                            or prepared.refine and prepared.refine.failure else None)

@@ -24,6 +24,8 @@ from rag.types import Answer, Citation, Message
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
 
+    from rag.settings import Settings
+
 log = logging.getLogger(__name__)
 
 # A quotation counts as verbatim when this similar (0-100) to some stretch of the segment: subtitles and models
@@ -110,6 +112,21 @@ class OpenAICompatibleChat:
             raise LLMError(f"the LLM endpoint sent an unreadable stream: {_short(str(e))}") from e
         if not got_text:
             raise LLMError("the LLM endpoint returned no text")
+
+
+def chat_model(settings: Settings) -> OpenAICompatibleChat:
+    """The answer-writing chat model of the configured endpoint."""
+    return OpenAICompatibleChat(base_url=settings.llm_base_url, api_key=settings.llm_api_key,
+                                model=settings.llm_model or "", timeout_s=settings.llm_timeout_s,
+                                temperature=settings.llm_temperature)
+
+
+def speaker_chat_model(settings: Settings) -> OpenAICompatibleChat:
+    """The same endpoint for the speaker pass (`ingest.speakers.refine`): deterministic, room for a JSON object
+    labelling a 40-line window."""
+    return OpenAICompatibleChat(base_url=settings.llm_base_url, api_key=settings.llm_api_key,
+                                model=settings.llm_model or "", timeout_s=settings.llm_timeout_s,
+                                temperature=0.0, max_tokens=1500)
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     llm_api_key: str | None = Field(default=None, validation_alias=AliasChoices("DEBRIEF_LLM_API_KEY", "OPENAI_API_KEY"))
     llm_timeout_s: float = 30.0
     llm_temperature: float = 0.1
+    # Let the LLM relabel the stretches speaker attribution is unsure of, at ingest (`ingest.speakers.refine`).
+    # Off by default: it sends whole transcripts to the endpoint, and its gain must be measured on your model
+    # first (`python -m evals.attribution --llm`).
+    llm_speakers: bool = False
 
     @model_validator(mode="after")
     def _default_public_url(self) -> Settings:
@@ -58,3 +62,8 @@ class Settings(BaseSettings):
     @property
     def llm_enabled(self) -> bool:
         return bool(self.llm_model and (self.llm_base_url or self.llm_api_key))
+
+    @property
+    def llm_speakers_enabled(self) -> bool:
+        """The speaker LLM pass runs at ingest: asked for, and an endpoint is configured."""
+        return self.llm_speakers and self.llm_enabled

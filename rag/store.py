@@ -255,6 +255,9 @@ class ChromaStore:
     @_guarded
     def sweep(self) -> int:
         """Delete chunks no catalog record points at (left by an interrupted ingest). Returns how many."""
+        # Re-read the catalog: with a cached one, the episodes another process ingested since would look like
+        # orphans, and their chunks would be deleted under their catalog records.
+        self.refresh()
         catalog = self.catalog()
         stale: list[str] = []
         offset = 0

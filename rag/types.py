@@ -123,3 +123,4 @@ class IngestResult:
     turns: int = 0
     chunks: int = 0
     error: str | None = None
+    notice: str | None = None  # e.g. what the speaker LLM pass did, or why it stopped

@@ -21,7 +21,7 @@ DECEMBER = SAMPLES / "smart-tech-2025-12-11.txt"
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """No test reads the developer's .env, index or LLM endpoint by accident."""
     for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "DEBRIEF_LLM_MODEL", "DEBRIEF_CHROMA_URL",
-                "DEBRIEF_LLM_BASE_URL", "DEBRIEF_LLM_API_KEY"):
+                "DEBRIEF_LLM_BASE_URL", "DEBRIEF_LLM_API_KEY", "DEBRIEF_LLM_SPEAKERS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("DEBRIEF_INDEX_DIR", str(tmp_path_factory.mktemp("index")))
 

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+from evals.attribution import GOLD_DIR, load_gold
 from tests.conftest import JUNE
+from tests.fakes.openai_server import start_fake_openai
 
 
-def debrief(*args: str, index: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DEBRIEF_INDEX_DIR": str(index)}
-    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, env=env,
+def debrief(*args: str, index: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "DEBRIEF_INDEX_DIR": str(index), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, env=full,
                           timeout=300)
 
 
@@ -54,3 +58,28 @@ def test_a_bad_file_exits_non_zero_with_file_and_line(tmp_path: Path) -> None:
 def test_removing_an_unknown_episode_says_so(tmp_path: Path) -> None:
     out = debrief("remove", "nope", index=tmp_path)
     assert out.returncode == 1 and "no episode 'nope'" in out.stderr
+
+
+
+def test_turns_llm_relabels_through_the_configured_endpoint_and_needs_one(tmp_path: Path) -> None:
+    missing = debrief("turns", str(JUNE), "--json", "--llm", index=tmp_path)
+    assert missing.returncode == 2 and "DEBRIEF_LLM_MODEL" in missing.stderr and not missing.stdout
+
+    gold = load_gold(GOLD_DIR / "smart-tech-2025-06-19.speakers.tsv")
+
+    def model(body: dict[str, Any]) -> str:  # follows the show: answers the human labels
+        asked = re.findall(r"^(\d+) \[", body["messages"][1]["content"].split("LABEL:")[1], re.MULTILINE)
+        return json.dumps({n: gold[int(n)].speaker if int(n) in gold else "Delphine Sabattier" for n in asked})
+
+    offline = [json.loads(r) for r in debrief("turns", str(JUNE), "--json", index=tmp_path).stdout.splitlines()]
+    with start_fake_openai(model) as fake:
+        out = debrief("turns", str(JUNE), "--json", "--llm", index=tmp_path,
+                      env={"DEBRIEF_LLM_MODEL": "fake-model", "OPENAI_BASE_URL": fake.base_url})
+    assert out.returncode == 0, out.stderr
+    assert "speaker LLM pass:" in out.stderr and fake.requests
+    rows = [json.loads(r) for r in out.stdout.splitlines()]
+    assert [r["line"] for r in rows] == [r["line"] for r in offline]
+    by_line = {r["line"]: r for r in rows}
+    before = {r["line"]: r for r in offline}
+    assert before[85]["speaker"] == "Alain Staron" and by_line[85]["speaker"] == "Marc Kaplan"
+    assert all(by_line[n]["speaker"] == r["speaker"] for n, r in before.items() if r["confidence"] >= 0.5)

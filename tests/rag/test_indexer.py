@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from evals.attribution import GOLD_DIR, load_gold
 from rag.assistant import Assistant
+from rag.settings import Settings
+from tests.conftest import DECEMBER
+from tests.fakes.openai_server import start_fake_openai
 
 
 def _chunk_versions(assistant: Assistant) -> set[str]:
@@ -116,3 +124,60 @@ def test_remove_drops_the_episode_and_its_chunks(fresh_assistant: Assistant, jun
     assert fresh_assistant.episodes() == []
     assert _raw_chunk_count(fresh_assistant) == 0
     assert not fresh_assistant.remove("smart-tech-2025-06-19")
+
+
+def _labels_from_gold(body: dict[str, Any]) -> str:
+    """A scripted model that follows the show: it answers the June episode's human labels."""
+    gold = load_gold(GOLD_DIR / "smart-tech-2025-06-19.speakers.tsv")
+    to_label = body["messages"][1]["content"].split("LABEL:")[1]
+    lines = [int(n) for n in re.findall(r"^(\d+) \[", to_label, re.MULTILINE)]
+    return json.dumps({str(n): gold[n].speaker if n in gold else "Delphine Sabattier" for n in lines})
+
+
+def test_the_speaker_llm_pass_runs_at_ingest_and_is_part_of_the_version(tmp_path: Path, june_copy: Path) -> None:
+    index = tmp_path / "index"
+    offline = Assistant(Settings(index_dir=index, _env_file=None))  # type: ignore[call-arg]
+    [plain] = offline.ingest([june_copy])
+    chain_label = {ln.line: ln.speaker for ln in offline.transcript("smart-tech-2025-06-19").lines}
+
+    with start_fake_openai(_labels_from_gold) as fake:
+        with_llm = Assistant(Settings(index_dir=index, llm_model="fake-model", llm_base_url=fake.base_url,
+                                      llm_speakers=True, _env_file=None))  # type: ignore[call-arg]
+        [first] = with_llm.ingest([june_copy])
+        [again] = with_llm.ingest([june_copy])
+        sent = len(fake.requests)
+
+    # Turning the pass on re-attributes the unchanged file; running it twice is a no-op.
+    assert (plain.status, first.status, again.status) == ("added", "replaced", "unchanged")
+    assert first.notice and "windows accepted" in first.notice and sent > 0
+    lines = {ln.line: ln.speaker for ln in with_llm.transcript("smart-tech-2025-06-19").lines}
+    # Lines 85-93: Marc Kaplan answers the host's "Marc Kaplan, quel est votre regard ?"; the chain gives them to
+    # Alain Staron, the model that follows the show to Marc, and the index now says so.
+    assert chain_label[85] == "Alain Staron" and lines[85] == "Marc Kaplan"
+    # And turning it off again goes back to the offline labels.
+    [back] = offline.ingest([june_copy])
+    assert back.status == "replaced" and back.notice is None
+
+
+def test_an_ingest_keeps_what_another_process_ingested_since_it_last_read_the_catalog(
+    tmp_path: Path, june_copy: Path
+) -> None:
+    index = tmp_path / "index"
+    ui = Assistant(Settings(index_dir=index, _env_file=None))  # type: ignore[call-arg]
+    ui.ingest([june_copy])
+    assert [e.episode_id for e in ui.episodes()] == ["smart-tech-2025-06-19"]  # the UI's catalog is now cached
+
+    # Meanwhile another process (the CLI) ingests a new episode into the same index.
+    december = tmp_path / "more" / DECEMBER.name
+    december.parent.mkdir()
+    shutil.copyfile(DECEMBER, december)
+    cli = Assistant(Settings(index_dir=index, _env_file=None))  # type: ignore[call-arg]
+    [added] = cli.ingest([december])
+    december_chunks = sum(c.episode_id == "smart-tech-2025-12-11" for c in cli.store.chunks())
+
+    # The UI ingests again: its sweep must not take the CLI's fresh chunks for an interrupted ingest's orphans.
+    june_copy.write_text(june_copy.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    ui.ingest([june_copy])
+    cli.store.refresh()  # type: ignore[attr-defined]
+    assert added.status == "added" and december_chunks > 20
+    assert sum(c.episode_id == "smart-tech-2025-12-11" for c in cli.store.chunks()) == december_chunks
