@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.chunking import ChunkingConfig, chunk_turns
 from ingest.models import Chunk, Transcript, Turn
 from ingest.parse import parse_file, sidecar_path
-from ingest.speakers.refine import ChatModel, RefineReport
 from ingest.turns import group_turns
+
+if TYPE_CHECKING:  # attribution's modules load on first use: parsing alone stays light
+    from ingest.speakers.refine import ChatModel, RefineReport
 
 # Bump when parsing, attribution or chunking changes what an unchanged file produces: forces a re-index.
 PIPELINE_VERSION = "6"

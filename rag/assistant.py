@@ -6,9 +6,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.models import EpisodeMeta, Person, Transcript
-from ingest.speakers.refine import ChatModel
 from ingest.turns import group_turns
 from rag import blas, extractive
 from rag.embedders import Embedder, get_embedder
@@ -28,6 +28,9 @@ from rag.types import (
     TurnView,
 )
 from rag.understand import Query, Roster, understand
+
+if TYPE_CHECKING:
+    from ingest.speakers.refine import ChatModel
 
 # Another process may ingest while we serve: re-read the catalog at most this often.
 CATALOG_TTL_S = 5.0

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.chunking import ChunkingConfig
 from ingest.errors import TranscriptError
 from ingest.pipeline import content_version, expand_paths, prepare
-from ingest.speakers.refine import ChatModel
 from rag.embedders import Embedder
 from rag.store import EpisodeRecord, VectorStore
 from rag.types import IngestResult
+
+if TYPE_CHECKING:
+    from ingest.speakers.refine import ChatModel
 
 Progress = Callable[[int, int, str], None]
 
@@ -79,5 +82,4 @@ class Indexer:
         self.store.replace_episode(record, prepared.transcript, prepared.chunks, vectors)
         return IngestResult(path=str(path), episode_id=episode_id, status="replaced" if existed else "added",
                             turns=len(prepared.turns), chunks=len(prepared.chunks),
-                            notice=prepared.refine.summary() if prepared.refine and prepared.refine.windows
-                            or prepared.refine and prepared.refine.failure else None)
+                            notice=prepared.refine.summary() if prepared.refine else None)

@@ -65,7 +65,9 @@ class OpenAICompatibleChat:
     """A chat model behind any OpenAI-compatible endpoint: OpenAI, Mistral, vLLM, Ollama, llama.cpp server."""
 
     def __init__(self, base_url: str | None, api_key: str | None, model: str, timeout_s: float, temperature: float,
-                 max_tokens: int | None = 800) -> None:
+                 max_tokens: int | None = 800, empty_is_error: bool = True) -> None:
+        """`empty_is_error`: a reply with no text raises LLMError (for answers: fall back); the speaker pass
+        turns it off, as an empty reply is one bad window there, not an endpoint down."""
         if not model:
             raise ValueError("an LLM model name is required (DEBRIEF_LLM_MODEL)")
         import openai  # deferred: the extractive path never pays for importing the client
@@ -74,6 +76,7 @@ class OpenAICompatibleChat:
         self.timeout_s = timeout_s
         self.temperature = temperature
         self.max_tokens = max_tokens
+        self.empty_is_error = empty_is_error
         # Local servers ignore the key but the client insists on one.
         key = api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
         # No retries: the extractive answer is the fallback, and a retry would double the reader's wait.
@@ -110,7 +113,7 @@ class OpenAICompatibleChat:
             raise LLMError(f"the LLM endpoint failed: {_short(str(e))}") from e
         except (ValueError, TypeError, AttributeError, IndexError, KeyError) as e:  # undecodable stream
             raise LLMError(f"the LLM endpoint sent an unreadable stream: {_short(str(e))}") from e
-        if not got_text:
+        if not got_text and self.empty_is_error:
             raise LLMError("the LLM endpoint returned no text")
 
 
@@ -126,7 +129,7 @@ def speaker_chat_model(settings: Settings) -> OpenAICompatibleChat:
     labelling a 40-line window."""
     return OpenAICompatibleChat(base_url=settings.llm_base_url, api_key=settings.llm_api_key,
                                 model=settings.llm_model or "", timeout_s=settings.llm_timeout_s,
-                                temperature=0.0, max_tokens=1500)
+                                temperature=0.0, max_tokens=1500, empty_is_error=False)
 
 
 def _short(text: str, limit: int = 200) -> str:

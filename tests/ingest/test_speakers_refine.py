@@ -22,7 +22,8 @@ from ingest.parse import parse_file
 from ingest.pipeline import PARTIAL, attribute_speakers, prepare
 from ingest.speakers import attribute
 from ingest.speakers.refine import MIN_SURE, REACH, UNSURE, WINDOW, refine_speakers, windows
-from rag.llm import OpenAICompatibleChat
+from rag.llm import OpenAICompatibleChat, speaker_chat_model
+from rag.settings import Settings
 from tests.conftest import JUNE
 from tests.fakes.openai_server import FakeOpenAI, start_fake_openai
 
@@ -53,8 +54,9 @@ def from_gold(body: dict[str, Any]) -> str:
 
 
 def chat(fake: FakeOpenAI) -> OpenAICompatibleChat:
-    return OpenAICompatibleChat(fake.base_url, "test-key", "fake-model", timeout_s=5.0, temperature=0.0,
-                                max_tokens=1500)
+    """The client the speaker pass gets at ingest, pointed at the fake."""
+    return speaker_chat_model(Settings(llm_model="fake-model", llm_base_url=fake.base_url, llm_api_key="test-key",
+                                       llm_timeout_s=5.0, _env_file=None))  # type: ignore[call-arg]
 
 
 def test_windows_cover_every_unsure_line_once_and_hold_sure_lines_to_check_against(june: Transcript) -> None:
@@ -128,6 +130,7 @@ def _contradict_the_sure_lines(june: Transcript) -> Any:
         (lambda body: json.dumps({str(n): "Emmanuel Macron" for n in asked_lines(body)}), "not on the roster"),
         (lambda body: json.dumps({str(n): HOST for n in asked_lines(body)[:3]}), "labelled 3 of"),
         ("contradict", "lines the chain is sure of"),
+        ("", "no JSON object"),  # an empty reply is a bad window, not an endpoint down: the pass goes on
     ],
 )
 def test_a_reply_that_fails_a_check_changes_nothing(june: Transcript, reply: Any, reason: str) -> None:
