@@ -16,7 +16,7 @@ from rag.extractive import Thresholds
 from rag.indexer import Indexer
 from rag.retrieve import Ranked, Retriever
 from rag.settings import Settings
-from rag.store import ChromaStore, VectorStore
+from rag.store import ChromaStore, VectorStore, writer_lock
 from rag.types import (
     Answer,
     EpisodeDetail,
@@ -185,7 +185,7 @@ class Assistant:
     def ingest(self, paths: list[Path], progress: Callable[[int, int, str], None] | None = None,
                source_url: str | None = None, format: str | None = None) -> list[IngestResult]:
         """Ingest files or folders. Bad files come back `failed` with a message naming file and line."""
-        with self._ingest_lock:
+        with self._ingest_lock, writer_lock(self.settings.index_dir):
             results = self.indexer.ingest(paths, progress, source_url, format)
             if any(r.status in ("added", "replaced") for r in results):
                 # Build (and cache on disk) the search indexes now, not on the first question after the ingest.
@@ -195,7 +195,7 @@ class Assistant:
 
     def remove(self, episode_id: str) -> bool:
         """Remove an episode from the index; False when it was not there."""
-        with self._ingest_lock:
+        with self._ingest_lock, writer_lock(self.settings.index_dir):
             return self.store.remove_episode(episode_id)
 
     def ensure_samples(self) -> list[IngestResult]:

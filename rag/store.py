@@ -8,6 +8,7 @@ the old or the new version visible, never a mix; `sweep()` removes what a crash 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
@@ -132,6 +133,28 @@ class VectorStore(Protocol):
     def vectors(self, chunk_ids: list[str]) -> np.ndarray: ...
 
     def sweep(self) -> int: ...
+
+
+@contextlib.contextmanager
+def writer_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index's writer lock (`<index_dir>/ingest.lock`): one ingest at a time across processes.
+
+    An ingest writes the new version's chunks before it flips the catalog to them, and every ingest starts by
+    sweeping chunks no catalog record points at: without the lock, one process's sweep could delete another's
+    chunks between those two steps. Blocks until the other writer is done. Readers never take it. (POSIX
+    `flock`; elsewhere a no-op.)"""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / "ingest.lock", "a+b") as fh:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no flock; concurrent ingests there are the caller's business
+            yield
+            return
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def connect(settings: Settings) -> chromadb.ClientAPI:

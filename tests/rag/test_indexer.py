@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +184,26 @@ def test_an_ingest_keeps_what_another_process_ingested_since_it_last_read_the_ca
     cli.store.refresh()  # type: ignore[attr-defined]
     assert added.status == "added" and december_chunks > 20
     assert sum(c.episode_id == "smart-tech-2025-12-11" for c in cli.store.chunks()) == december_chunks
+
+
+def test_an_ingest_waits_while_another_process_is_writing_the_index(tmp_path: Path, june_copy: Path) -> None:
+    index = tmp_path / "index"
+    assistant = Assistant(Settings(index_dir=index, _env_file=None))  # type: ignore[call-arg]
+    # Another process holds the writer lock, as its own ingest would.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys; f = open(sys.argv[1], 'a+b'); fcntl.flock(f, fcntl.LOCK_EX); "
+         "print('locked', flush=True); sys.stdin.readline()", str(index / "ingest.lock")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout.readline().strip() == "locked"
+    results: list[Any] = []
+    started = threading.Event()  # the indexer reports progress as soon as it holds the lock
+    worker = threading.Thread(target=lambda: results.extend(assistant.ingest([june_copy], lambda *_: started.set())))
+    worker.start()
+    blocked = not started.wait(timeout=3.0)
+    holder.stdin.write("\n")
+    holder.stdin.flush()
+    holder.wait(timeout=10)
+    worker.join(timeout=300)
+    assert blocked, "the ingest went ahead while another process held the writer lock"
+    assert [r.status for r in results] == ["added"]
