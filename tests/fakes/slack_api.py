@@ -2,7 +2,8 @@
 
 Point a `slack_sdk.WebClient(base_url=fake.url + "/api/")` at it. Every call is recorded with its decoded body
 (form or JSON; `blocks` given as a JSON string are decoded too) and answered the way Slack answers:
-`{"ok": true, "channel": ..., "ts": ...}`. `fail(method, error)` makes a method answer `{"ok": false, "error": ...}`.
+`{"ok": true, "channel": ..., "ts": ...}`. `fail(method, error)` makes a method answer `{"ok": false, "error": ...}`;
+`serve(method, responder)` lets another fake answer a method (`tests.fakes.slack_socket` adds `apps.connections.open`).
 POSTs to `/hooks/...` play the role of a slash command's `response_url`.
 """
 
@@ -22,6 +23,9 @@ BOT_USER_ID = "UDEBRIEF1"
 BOT_ID = "BDEBRIEF1"
 TEAM_ID = "T0SMARTECH"
 
+# Answers one Web API method from its decoded body and the token of its Authorization header.
+Responder = Callable[[dict[str, Any], str], dict[str, Any]]
+
 
 @dataclass
 class Call:
@@ -39,6 +43,7 @@ class FakeSlackAPI:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self._failures: dict[str, str] = {}
+        self._responders: dict[str, Responder] = {}
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
         fake = self
@@ -54,7 +59,7 @@ class FakeSlackAPI:
                     return
                 method = self.path.split("?")[0].removeprefix("/api/")
                 token = self.headers.get("Authorization", "").removeprefix("Bearer ")
-                answer = fake._respond(method, body)
+                answer = fake._respond(method, body, token)
                 fake._record(Call(method, body, {**dict(self.headers), "token": token}, answer))
                 self._send(200, json.dumps(answer), "application/json; charset=utf-8")
 
@@ -96,8 +101,12 @@ class FakeSlackAPI:
         """Answer every later call to `method` with `{"ok": false, "error": error}`."""
         self._failures[method] = error
 
+    def serve(self, method: str, responder: Responder) -> None:
+        """Answer later calls to `method` with `responder(body, token)`; `fail` still takes precedence."""
+        self._responders[method] = responder
+
     def reset(self) -> None:
-        """Forget recorded calls and injected failures."""
+        """Forget recorded calls and injected failures (methods added with `serve` stay)."""
         with self._changed:
             self.calls.clear()
             self._failures.clear()
@@ -127,9 +136,11 @@ class FakeSlackAPI:
         # Called from several handler threads; itertools.count is atomic under the GIL.
         return f"{1765450000 + next(self._ts)}.{next(self._ts):06d}"
 
-    def _respond(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _respond(self, method: str, body: dict[str, Any], token: str) -> dict[str, Any]:
         if method in self._failures:
             return {"ok": False, "error": self._failures[method]}
+        if method in self._responders:
+            return self._responders[method](body, token)
         channel = body.get("channel", "")
         if method == "auth.test":
             return {

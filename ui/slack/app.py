@@ -35,6 +35,8 @@ from ui.slack import blocks as kit
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
     from rag.settings import Settings
 
 log = logging.getLogger("debrief.slack")
@@ -297,6 +299,17 @@ def make_http_server(app: App, host: str, port: int) -> WSGIServer:
     return make_server(host, port, wsgi_app(app), server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
 
 
+def socket_mode_handler(app: App, app_token: str | None) -> SocketModeHandler:
+    """Bolt's Socket Mode handler for `app`: `start()` blocks serving (as `run` does), `connect()` / `close()` don't.
+
+    It asks `apps.connections.open` for its websocket URL through `app.client`, so the app token goes to the same
+    Web API host as every other call: Slack's, or `SLACK_API_URL` when set (how the tests point it at a fake).
+    """
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    return SocketModeHandler(app, app_token, web_client=app.client)
+
+
 def run(settings: Settings, http: bool = False, port: int = DEFAULT_PORT) -> None:
     """`debrief slack [--http --port N]`: check the tokens, load the index, serve until interrupted.
 
@@ -318,7 +331,5 @@ def run(settings: Settings, http: bool = False, port: int = DEFAULT_PORT) -> Non
         finally:
             server.server_close()
         return
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
     log.info("debrief Slack bot connecting with Socket Mode")
-    SocketModeHandler(app, credentials.app_token).start()
+    socket_mode_handler(app, credentials.app_token).start()
