@@ -111,7 +111,12 @@ class Assistant:
 
     def evidence(self, query: Query) -> list[extractive.Quote]:
         """The quotes that support an answer, best first; empty when the transcripts do not answer."""
-        return extractive.select_quotes(query, self.retrieve(query), self.embedder, self.thresholds)
+        ranked = self.retrieve(query)
+        # Quote windows are embedded in small batches: on one BLAS thread, as retrieval does (rag/blas.py). With
+        # OpenBLAS's two threads, another process holding a core made a 1,000-episode answer take 450-750 ms
+        # (p95) instead of ~130.
+        with blas.single_threaded():
+            return extractive.select_quotes(query, ranked, self.embedder, self.thresholds)
 
     def _llm_stream(self, query: Query, offline: Answer, history: list[Message]) -> Iterator[str | Answer]:
         from rag import llm

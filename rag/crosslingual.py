@@ -56,8 +56,10 @@ class PhraseBridge:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(phrases), -1)
         self.embedder = embedder
         sizes = np.array([p.count(" ") + 1 for p in phrases], dtype=np.int64)
-        # Rows of the one-word and of the two-word phrases: a phrase is only compared with phrases of its size.
+        # Rows of the one-word and of the two-word phrases: a phrase is only compared with phrases of its size,
+        # so each size's vectors are held in a matrix of their own (half the products of comparing with all).
         self._rows_by_size = {int(n): np.flatnonzero(sizes == n) for n in np.unique(sizes)}
+        self._vectors_by_size = {n: np.ascontiguousarray(self.vectors[rows]) for n, rows in self._rows_by_size.items()}
 
     @classmethod
     def build(cls, texts: Iterable[str], embedder: Embedder, max_phrases: int = MAX_PHRASES) -> PhraseBridge:
@@ -77,18 +79,27 @@ class PhraseBridge:
         if not queries or not len(self.phrases):
             return []
         q = self.embedder.embed_passages(queries)
-        sims = q @ self.vectors.T
+        sizes = [phrase.count(" ") + 1 for phrase in queries]
+        # Each size's similarities in one product, bridge phrases by query phrases: the same float32 values as
+        # the query-by-bridge product over every phrase (OpenBLAS sums each dot product in the same order).
+        sims: dict[int, np.ndarray] = {}
+        for size in set(sizes) & set(self._rows_by_size):
+            mine = [i for i, n in enumerate(sizes) if n == size]
+            table = self._vectors_by_size[size] @ q[mine].T
+            sims.update((i, table[:, j]) for j, i in enumerate(mine))
         found: list[str] = []
-        for phrase, row in zip(queries, sims):
+        for i, size in enumerate(sizes):
             # A two-word phrase translates to a two-word phrase ("public procurement" -> "commande publique"),
             # not to the single words that share its first half.
-            rows = self._rows_by_size.get(phrase.count(" ") + 1)
-            if rows is None:
+            column = sims.get(i)
+            if column is None:
                 continue
+            rows = self._rows_by_size[size]
             # The best PER_QUERY_PHRASE of those at or above the threshold: the same as the best
             # PER_QUERY_PHRASE then thresholded, without sorting thousands of similarities per phrase.
-            near = rows[row[rows] >= MIN_SIMILARITY]
-            for i in near[np.argsort(-row[near], kind="stable")][:PER_QUERY_PHRASE]:
-                if self.phrases[i] not in found:
-                    found.append(self.phrases[i])
+            near = np.flatnonzero(column >= MIN_SIMILARITY)
+            for j in near[np.argsort(-column[near], kind="stable")][:PER_QUERY_PHRASE]:
+                phrase = self.phrases[rows[j]]
+                if phrase not in found:
+                    found.append(phrase)
         return found

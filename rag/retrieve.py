@@ -17,9 +17,10 @@ import numpy as np
 from ingest.models import Chunk
 from rag import blas
 from rag.crosslingual import MAX_PHRASES, PhraseBridge
-from rag.dense import DenseIndex
+from rag.dense import PROJECT_FROM_ROWS, DenseIndex
 from rag.embedders import Embedder
 from rag.pools import lazy_pool
+from rag.projection import RESIDUAL_SHARE, Projection
 from rag.rowfilter import RowFilter
 from rag.sparse import SparseIndex
 from rag.store import Hit, VectorStore
@@ -29,6 +30,8 @@ Mode = Literal["hybrid", "dense", "sparse"]
 SPARSE_CACHE_VERSION = 2
 # Bump when the saved dense matrix changes meaning (row order, normalisation). 2: rows sorted by speaker, episode.
 DENSE_CACHE_VERSION = 2
+# Bump when the saved projection (rag.projection) changes meaning; it is keyed by the dense matrix's key too.
+PROJECTION_CACHE_VERSION = 1
 # Bump when the phrase bridge's choice of phrases changes (rag.crosslingual._phrases, the df cut-off).
 BRIDGE_CACHE_VERSION = 1
 
@@ -117,10 +120,16 @@ class Retriever:
                 # Keyed by the chunk ids in row order, so a matrix can only ever meet the chunk list it was
                 # built for, and by the embedder: another one's vectors share the cache directory.
                 key = (DENSE_CACHE_VERSION, self.embedder.name, self.embedder.dim, ids)
-                self._dense = self._load_or_build(
+                dense = self._load_or_build(
                     f"dense-{self.embedder.name}", "npy", key, lambda: DenseIndex(chunks, self.store.vectors(ids), rows),
                     lambda path: _read_matrix(path, chunks, rows), _write_matrix)
-                self._dense_for = sparse
+                if len(dense.matrix) >= PROJECT_FROM_ROWS and dense.complete:
+                    # Fitting it takes ~1 s at 75k rows: saved next to the matrix, under the matrix's own key.
+                    dense.projection = self._load_or_build(
+                        f"projection-{self.embedder.name}", "npz", (PROJECTION_CACHE_VERSION, RESIDUAL_SHARE, key),
+                        lambda: Projection.fit(dense.matrix), lambda path: _read_projection(path, dense.matrix),
+                        _write_projection)
+                self._dense, self._dense_for = dense, sparse
             return self._dense
 
     def prepare(self, bridge: bool = False) -> None:
@@ -283,4 +292,20 @@ def _write_matrix(index: DenseIndex, path: Path) -> bool:
         return False
     with path.open("wb") as fh:  # a file object: np.save would append ".npy" to a name
         np.save(fh, index.matrix, allow_pickle=False)  # in the index's own row order: loaded without a copy
+    return True
+
+
+def _read_projection(path: Path, matrix: np.ndarray) -> Projection | None:
+    with np.load(path, allow_pickle=False) as saved:
+        basis, rows, residual = saved["basis"], saved["rows"], saved["residual"]
+    if basis.ndim != 2 or basis.shape[0] != matrix.shape[1] or rows.ndim != 2 or len(rows) != len(matrix):
+        return None
+    return Projection(basis, rows, residual)
+
+
+def _write_projection(projection: Projection | None, path: Path) -> bool:
+    if projection is None:  # not worth one for these vectors: fitted again (cheaply) by the next process
+        return False
+    with path.open("wb") as fh:
+        np.savez(fh, basis=projection.basis, rows=projection.rows, residual=projection.residual)
     return True

@@ -36,10 +36,12 @@ class SparseIndex:
         tokens = [t for t in tokenize([query])[0] if t in self._bm25.vocab_dict]
         if not tokens:
             return []
-        mask = self.rows.mask(speakers, episodes)
-        if not mask.any():
-            return []
-        scores = self.scores(tokens) * mask
+        scores = self.scores(tokens)
+        if speakers or episodes:  # (an all-true mask and its product cost ~0.1 ms at 75k rows for nothing)
+            mask = self.rows.mask(speakers, episodes)
+            if not mask.any():
+                return []
+            scores *= mask
         return [Hit(chunk=self.chunks[i], score=float(scores[i])) for i in top_rows(scores, k)]
 
     def scores(self, tokens: list[str]) -> np.ndarray:

@@ -16,7 +16,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from ingest.models import EpisodeMeta, Person
-from ingest.names import _HONORIFICS, _word_score, fold
+from ingest.names import _HONORIFICS, _phonetic, fold
 from rag.types import Filters, Message
 
 EN_WORDS = {"what", "did", "does", "say", "said", "about", "the", "who", "which", "how", "is", "are", "and", "of",
@@ -117,6 +117,10 @@ class Roster:
         self._role_words = [fold(p.role).split() for p in self.people]
         # Mentions recur from question to question ('What did', 'Julien Pillot', 'the lawyer').
         self._memo: dict[str, list[float]] = {}
+        # Every first and last name part, with its sound key: a new word is scored against all of them at once.
+        self._parts = {part: _phonetic(part) for cands in self._candidates for _, parts, _ in cands
+                       for part in (parts[0], parts[-1])}
+        self._word_memo: dict[str, dict[str, float]] = {}
 
     def scores(self, mention: str) -> list[float]:
         """`name_score(mention, p)` for every person p, in roster order."""
@@ -133,19 +137,46 @@ class Roster:
             return [0.0] * len(self.people)
         words = m.split()
         glued_m = m.replace(" ", "")
+        single = self.word_scores(m) if len(words) == 1 and len(m) >= 3 else None
+        first = self.word_scores(words[0]) if len(words) >= 2 else None
         out = []
         for candidates in self._candidates:
             best = 0.0
             for cand, parts, glued in candidates:
                 best = max(best, fuzz.ratio(m, cand), fuzz.ratio(glued_m, glued))
-                if len(words) == 1 and len(m) >= 3:
-                    best = max(best, _word_score_memo(m, parts[0]), _word_score_memo(m, parts[-1]))
-                elif len(words) >= 2 and len(parts) >= 2 and _word_score_memo(words[0], parts[0]) >= 85:
+                if single is not None:
+                    best = max(best, single[parts[0]], single[parts[-1]])
+                elif first is not None and len(parts) >= 2 and first[parts[0]] >= 85:
                     # 'Dorothée Descroppes': the first name must match well, the surname loosely.
-                    best = max(best, 0.5 * _word_score_memo(words[0], parts[0])
-                               + 0.5 * _word_score_memo(words[-1], parts[-1]))
+                    best = max(best, 0.5 * first[parts[0]] + 0.5 * self.word_scores(words[-1])[parts[-1]])
             out.append(best)
         return out
+
+    def word_scores(self, word: str) -> dict[str, float]:
+        """`ingest.names._word_score(word, part)` for every first and last name part of the roster.
+
+        The same rules, with each part's sound key computed once: a question brings new words, and scoring
+        each against every part afresh (two regex passes per pair) was most of understanding it."""
+        known = self._word_memo.get(word)
+        if known is not None:
+            return known
+        if len(self._word_memo) >= MEMO_SIZE:
+            self._word_memo.clear()
+        sound = _phonetic(word) if len(word) >= 5 else ""
+        scores: dict[str, float] = {}
+        for part, part_sound in self._parts.items():
+            if word == part:
+                scores[part] = 100.0
+            elif len(word) >= 4 and (part.startswith(word) or word.startswith(part)) and abs(len(word) - len(part)) <= 1:
+                scores[part] = 90.0  # Imen / Imène
+            elif len(word) >= 5:
+                # Sound-alike spellings the subtitles produce: Morel/Maurel, Sorris/Soris.
+                alike = fuzz.ratio(sound, part_sound)
+                scores[part] = max(fuzz.ratio(word, part), alike if alike >= 90 else 0.0)
+            else:
+                scores[part] = 0.0
+        self._word_memo[word] = scores
+        return scores
 
     def by_role(self, word: str) -> list[str]:
         """The people a role word ('lawyer', "l'avocate", 'the host') names, by canonical name."""
@@ -158,10 +189,6 @@ class Roster:
         folded = fold(word)
         exact = [i for i in matching if folded in self._role_words[i]]
         return [self.people[i].name for i in (exact or matching)]
-
-
-# A spoken word against a name part: pure, and the same few name parts recur in every question.
-_word_score_memo = lru_cache(maxsize=16384)(_word_score)
 
 
 @lru_cache(maxsize=8)

@@ -10,16 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from evals.metrics import load_questions
 from ingest.names import name_score
 from rag import blas, dense
 from rag.assistant import Assistant
-from rag.crosslingual import PhraseBridge
+from rag.crosslingual import _EN_STOP, _WORD, MIN_SIMILARITY, PER_QUERY_PHRASE, PhraseBridge
 from rag.dense import DenseIndex
 from rag.settings import Settings
 from rag.sparse import top_rows
-from rag.understand import Roster
+from rag.understand import WORD, Roster
 from tests.rag.test_understand import PEOPLE
 
+QUESTIONS_FILE = Path(__file__).resolve().parents[2] / "evals" / "data" / "questions.jsonl"
 JUNE_ID = "smart-tech-2025-06-19"
 DECEMBER_ID = "smart-tech-2025-12-11"
 QUESTIONS = [
@@ -55,6 +57,35 @@ def test_the_phrase_bridge_is_saved_and_a_new_process_loads_the_same_one(sample_
     for topic in ["public procurement", "digital sovereignty", "quantum defence campus", "fine"]:
         assert loaded.translate(topic) == built.translate(topic) == fresh.translate(topic)
     assert "commande publique" in loaded.translate("public procurement")
+
+
+def _translate_over_every_phrase(bridge: PhraseBridge, text: str) -> list[str]:
+    """The translation as first written: one product against every bridge phrase, then each query phrase's
+    rows of its own size."""
+    words = [w for w in _WORD.findall(text) if len(w) >= 3 and w.lower() not in _EN_STOP]
+    queries = list(dict.fromkeys(words + [f"{a} {b}" for a, b in zip(words, words[1:])]))
+    if not queries:
+        return []
+    sims = bridge.embedder.embed_passages(queries) @ bridge.vectors.T
+    found: list[str] = []
+    for phrase, row in zip(queries, sims):
+        rows = bridge._rows_by_size.get(phrase.count(" ") + 1)
+        if rows is None:
+            continue
+        near = rows[row[rows] >= MIN_SIMILARITY]
+        for i in near[np.argsort(-row[near], kind="stable")][:PER_QUERY_PHRASE]:
+            if bridge.phrases[i] not in found:
+                found.append(bridge.phrases[i])
+    return found
+
+
+def test_translation_by_phrase_size_gives_what_comparing_with_every_phrase_gave(assistant: Assistant) -> None:
+    bridge = assistant.retriever.bridge()
+    topics = [assistant.understand(q.question).topic for q in load_questions(QUESTIONS_FILE)]
+    with blas.single_threaded():  # as questions are translated
+        for topic in [*topics, "public procurement", "quantum defence campus", "NumSpot", "the of"]:
+            assert bridge.translate(topic) == _translate_over_every_phrase(bridge, topic), topic
+    assert "commande publique" in bridge.translate("public procurement")
 
 
 def test_a_new_episode_gets_a_new_bridge_built_at_ingest(fresh_assistant: Assistant, june_copy: Path) -> None:
@@ -95,6 +126,20 @@ def test_the_roster_scores_every_mention_as_name_score_does() -> None:
         assert roster.scores(mention) == [name_score(mention, p) for p in PEOPLE], mention  # remembered
 
 
+def test_the_roster_scores_every_mention_of_the_eval_questions_as_name_score_does() -> None:
+    # Every span find_speakers scores (1 to 3 words) of every gold question, against the samples' people.
+    roster = Roster(PEOPLE)
+    mentions = 0
+    for q in load_questions(QUESTIONS_FILE):
+        words = WORD.findall(q.question)
+        for size in (3, 2, 1):
+            for i in range(len(words) - size + 1):
+                mention = " ".join(words[i : i + size])
+                assert roster.scores(mention) == [name_score(mention, p) for p in PEOPLE], mention
+                mentions += 1
+    assert mentions > 2000
+
+
 # -- dense --------------------------------------------------------------------------------------------------
 def _reference(index: DenseIndex, vector: np.ndarray, k: int, speakers: list[str], episodes: list[str]
                ) -> list[tuple[str, float]]:
@@ -108,10 +153,10 @@ def _reference(index: DenseIndex, vector: np.ndarray, k: int, speakers: list[str
     return [(index.chunks[i].chunk_id, float(scores[i])) for i in keep[:k]]
 
 
-@pytest.mark.parametrize("split_rows", [dense.SPLIT_ROWS, 1])
+@pytest.mark.parametrize("split_values", [dense.SPLIT_VALUES, 1])
 def test_dense_search_is_the_brute_force_search(assistant: Assistant, monkeypatch: pytest.MonkeyPatch,
-                                                split_rows: int) -> None:
-    monkeypatch.setattr(dense, "SPLIT_ROWS", split_rows)  # 1: every scan in two halves, on two threads
+                                                split_values: int) -> None:
+    monkeypatch.setattr(dense, "SPLIT_VALUES", split_values)  # 1: every scan in two halves, on two threads
     index = assistant.retriever.dense_index()
     filters = [([], []), (["Julien Pillot"], []), (["Audrey Maurel", "Louis Soris"], []), ([], [JUNE_ID]),
                (["Julien Pillot"], [DECEMBER_ID]), (["Delphine Sabattier"], [JUNE_ID, DECEMBER_ID]),
