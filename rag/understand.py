@@ -223,8 +223,14 @@ def find_speakers(text: str, people: Sequence[Person] | Roster) -> list[str]:
                 if scored[0][1] not in found:
                     found.append(scored[0][1])
                 used |= set(span)
+    named = set(found)
     for word in words:
-        for name in roster.by_role(word):
+        by_role = roster.by_role(word)
+        # "the lawyer Louis Sorris": a role word that fits someone already named describes them, not the others
+        # with that role (here Audrey Maurel, also a lawyer).
+        if named.intersection(by_role):
+            continue
+        for name in by_role:
             if name not in found:
                 found.append(name)
     return found

@@ -45,6 +45,15 @@ def test_the_lawyer_names_every_lawyer_on_the_rosters() -> None:
     assert understand("What did the lawyer say about AI?", PEOPLE, EPISODES).speakers == ["Audrey Maurel", "Louis Soris"]
 
 
+@pytest.mark.parametrize("question", [
+    "What did the lawyer Louis Sorris say about cyber security?",   # held-out h06's wording
+    "Qu'a dit Louis Soris, l'avocat, sur la cybersécurité ?",
+    "What did Soris the lawyer say about NIS2?",
+])
+def test_a_role_word_beside_a_name_describes_that_person_only(question: str) -> None:
+    assert understand(question, PEOPLE, EPISODES).speakers == ["Louis Soris"]
+
+
 @pytest.mark.parametrize(
     ("question", "episodes"),
     [
