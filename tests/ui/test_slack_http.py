@@ -57,6 +57,25 @@ _event_ids = itertools.count(1)
 _ts = itertools.count(1)
 
 
+def slash_command(text: str, response_url: str) -> dict[str, str]:
+    """What Slack sends for `/debrief <text>`: a form over HTTP, the same fields as a JSON object in Socket Mode."""
+    return {
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+        "team_id": TEAM_ID,
+        "team_domain": "smarttech",
+        "channel_id": CHANNEL,
+        "channel_name": "debrief",
+        "user_id": ASKER,
+        "user_name": "delphine",
+        "command": "/debrief",
+        "text": text,
+        "api_app_id": "A0DEBRIEF",
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+    }
+
+
 # -- fixtures ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -125,20 +144,7 @@ class BotServer:
         return self.post(json.dumps(event_callback(event)), "application/json", **kwargs)
 
     def command(self, text: str, response_url: str, **kwargs: Any) -> tuple[int, str]:
-        form = {
-            "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-            "team_id": TEAM_ID,
-            "team_domain": "smarttech",
-            "channel_id": CHANNEL,
-            "channel_name": "debrief",
-            "user_id": ASKER,
-            "user_name": "delphine",
-            "command": "/debrief",
-            "text": text,
-            "api_app_id": "A0DEBRIEF",
-            "response_url": response_url,
-            "trigger_id": "13345224609.738474920.8088930838d88f008e0",
-        }
+        form = slash_command(text, response_url)
         return self.post(urlencode(form), "application/x-www-form-urlencoded", **kwargs)
 
 

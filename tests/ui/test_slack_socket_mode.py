@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 
 from rag.settings import Settings
 from rag.types import Answer, Filters, Message
-from tests.fakes.slack_api import TEAM_ID, Call, FakeSlackAPI
+from tests.fakes.slack_api import Call, FakeSlackAPI
 from tests.fakes.slack_socket import APP_TOKEN, Ack, FakeSocketMode
 from tests.ui.test_slack_http import (
     ASKER,
@@ -36,6 +36,7 @@ from tests.ui.test_slack_http import (
     event_callback,
     has,
     mention,
+    slash_command,
 )
 from ui.slack.app import SlackCredentials, build_app, socket_mode_handler
 
@@ -117,25 +118,6 @@ def only_ack(slack: FakeSocketMode, envelope_id: str) -> Ack:
     assert len(acks) == 1, acks
     assert acks[0].message == {"envelope_id": envelope_id}
     return acks[0]
-
-
-def slash_command(text: str, response_url: str) -> dict[str, str]:
-    """The payload of a `slash_commands` envelope: the same fields as the HTTP form, as a JSON object."""
-    return {
-        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-        "team_id": TEAM_ID,
-        "team_domain": "smarttech",
-        "channel_id": CHANNEL,
-        "channel_name": "debrief",
-        "user_id": ASKER,
-        "user_name": "delphine",
-        "command": "/debrief",
-        "text": text,
-        "api_app_id": "A0DEBRIEF",
-        "is_enterprise_install": "false",
-        "response_url": response_url,
-        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
-    }
 
 
 def posts_in_thread(calls: list[Call], thread_ts: str) -> list[Call]:
