@@ -219,9 +219,10 @@ class ChatUI:
                         error = _strip(r.error or f"{name}: failed", staging)
                         report.append(f"✗ {html.escape(error, quote=False)}; nothing was changed")
                     else:
+                        notice = f"; {html.escape(r.notice, quote=False)}" if r.notice else ""
                         report.append(
                             f"✓ `{html.escape(name)}` → **{html.escape(r.episode_id)}**: {r.status} "
-                            f"({r.turns} turns, {r.chunks} chunks)"
+                            f"({r.turns} turns, {r.chunks} chunks{notice})"
                         )
         finally:
             shutil.rmtree(staging, ignore_errors=True)
