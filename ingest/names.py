@@ -29,17 +29,18 @@ def slug(text: str) -> str:
 _HONORIFICS = {"maitre", "me", "monsieur", "madame", "mme", "m", "dr", "docteur", "professeur", "cher", "chere"}
 
 
-def _word_score(word: str, part: str) -> float:
-    """Similarity of one spoken word to one name part, strict for short words."""
+def _word_score(word: str, part: str, sounds: tuple[str, str] | None = None) -> float:
+    """Similarity of one spoken word to one name part, strict for short words. `sounds`: the two `_phonetic`
+    keys when the caller already has them (`rag.understand.Roster` scores each new word against every part)."""
     if word == part:
         return 100.0
     if len(word) >= 4 and (part.startswith(word) or word.startswith(part)) and abs(len(word) - len(part)) <= 1:
         return 90.0  # Imen / Imène
-    score = fuzz.ratio(word, part)
     if len(word) >= 5:
         # Sound-alike spellings the subtitles produce: Morel/Maurel, Sorris/Soris.
-        sound = fuzz.ratio(_phonetic(word), _phonetic(part))
-        return max(score, sound if sound >= 90 else 0.0)
+        word_sound, part_sound = sounds or (_phonetic(word), _phonetic(part))
+        sound = fuzz.ratio(word_sound, part_sound)
+        return max(fuzz.ratio(word, part), sound if sound >= 90 else 0.0)
     return 0.0
 
 

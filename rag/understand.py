@@ -16,7 +16,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from ingest.models import EpisodeMeta, Person
-from ingest.names import _HONORIFICS, _phonetic, fold
+from ingest.names import _HONORIFICS, _phonetic, _word_score, fold
 from rag.types import Filters, Message
 
 EN_WORDS = {"what", "did", "does", "say", "said", "about", "the", "who", "which", "how", "is", "are", "and", "of",
@@ -153,28 +153,16 @@ class Roster:
         return out
 
     def word_scores(self, word: str) -> dict[str, float]:
-        """`ingest.names._word_score(word, part)` for every first and last name part of the roster.
-
-        The same rules, with each part's sound key computed once: a question brings new words, and scoring
-        each against every part afresh (two regex passes per pair) was most of understanding it."""
+        """`ingest.names._word_score(word, part)` for every first and last name part of the roster, with each
+        part's sound key computed once: a question brings new words, and scoring each against every part afresh
+        (two regex passes per pair) was most of understanding it."""
         known = self._word_memo.get(word)
         if known is not None:
             return known
         if len(self._word_memo) >= MEMO_SIZE:
             self._word_memo.clear()
         sound = _phonetic(word) if len(word) >= 5 else ""
-        scores: dict[str, float] = {}
-        for part, part_sound in self._parts.items():
-            if word == part:
-                scores[part] = 100.0
-            elif len(word) >= 4 and (part.startswith(word) or word.startswith(part)) and abs(len(word) - len(part)) <= 1:
-                scores[part] = 90.0  # Imen / Imène
-            elif len(word) >= 5:
-                # Sound-alike spellings the subtitles produce: Morel/Maurel, Sorris/Soris.
-                alike = fuzz.ratio(sound, part_sound)
-                scores[part] = max(fuzz.ratio(word, part), alike if alike >= 90 else 0.0)
-            else:
-                scores[part] = 0.0
+        scores = {part: _word_score(word, part, (sound, part_sound)) for part, part_sound in self._parts.items()}
         self._word_memo[word] = scores
         return scores
 
