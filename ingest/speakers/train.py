@@ -250,12 +250,6 @@ def gold_episodes() -> list[tuple[str, Episode]]:
     return out
 
 
-def cross_temperatures(named: list[tuple[str, Episode]]) -> dict[str, float]:
-    """For each episode, the temperature that best calibrates the model fitted on the *other*
-    episodes when it attributes this one: how overconfident the model is on unseen episodes."""
-    return {name: fit_temperature([e], fit([o for n, o in named if n != name])) for name, e in named}
-
-
 def fit_all(named: list[tuple[str, Episode]]) -> Params:
     """Fit on every episode. The temperature is the lowest at which, on every episode attributed by
     the model fitted on the others, at least FLAGGED_TARGET of the wrong lines fall under 0.5
@@ -276,12 +270,14 @@ def cross_runs() -> list[tuple[str, Episode, Params]]:
     """Each gold episode with parameters fitted on the other episodes only. The temperature comes
     from the other episodes' cross-episode calibration (never from the tested episode's labels)."""
     eps = gold_episodes()
-    temps = cross_temperatures(eps)
+    fitted = {name: fit([e for n, e in eps if n != name]) for name, _ in eps}
+    # Per episode, the temperature that best calibrates the model fitted on the others when it attributes
+    # this one: how overconfident the model is on an unseen episode.
+    temps = {name: fit_temperature([e], fitted[name]) for name, e in eps}
     out = []
     for name, test in eps:
-        params = fit([e for n, e in eps if n != name])
         others = [t for n, t in temps.items() if n != name]
-        out.append((name, test, replace(params, temperature=float(np.mean(others)) if others else 1.0)))
+        out.append((name, test, replace(fitted[name], temperature=float(np.mean(others)) if others else 1.0)))
     return out
 
 
