@@ -53,7 +53,7 @@ class ReplyError(ValueError):
 class RefineReport:
     """What the pass did to one transcript."""
 
-    windows: int = 0       # requests sent
+    windows: int = 0       # requests answered by the endpoint
     unchecked: int = 0     # windows not sent: too few sure lines around them to check a reply against
     accepted: int = 0      # replies applied
     changed: int = 0       # lines whose speaker changed
@@ -193,20 +193,19 @@ def refine_speakers(transcript: Transcript, chat: ChatModel, unsure: float = UNS
     roster = meta.roster
     for w in windows(lines, unsure):
         sent = lines[w.start:w.end]
-        where = f"lines {lines[w.core_start].line}-{lines[w.core_end - 1].line}"
-        if sum(ln.confidence >= unsure for ln in sent) < MIN_SURE:
+        sure = [ln for ln in sent if ln.confidence >= unsure]
+        if len(sure) < MIN_SURE:
             report.unchecked += 1
             continue
-        report.windows += 1
         try:
             reply = "".join(chat.stream(messages(meta, lines, w)))
         except Exception as e:  # noqa: BLE001 - any endpoint failure: keep the offline labels, say why
             report.failure = _flat(str(e))[:160] or type(e).__name__
-            report.windows -= 1
             break
+        report.windows += 1
+        where = f"lines {lines[w.core_start].line}-{lines[w.core_end - 1].line}"
         try:
             labels = parse_reply(reply, [ln.line for ln in sent], roster)
-            sure = [ln for ln in sent if ln.confidence >= unsure]
             agree = sum(labels.get(ln.line) == ln.speaker for ln in sure)
             if agree < MIN_AGREEMENT * len(sure):
                 raise ReplyError(f"agrees with {agree} of the {len(sure)} lines the chain is sure of")
