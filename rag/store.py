@@ -344,7 +344,6 @@ class ChromaStore:
                     yield _chunk_from_metadata(m, doc or "")
             offset += len(got["ids"])
 
-
     @_guarded
     def vectors(self, chunk_ids: list[str]) -> np.ndarray:
         """The stored vectors of these chunks, one float32 row each in the same order; a row of zeros for an id
