@@ -5,6 +5,9 @@ Point a `slack_sdk.WebClient(base_url=fake.url + "/api/")` at it. Every call is 
 `{"ok": true, "channel": ..., "ts": ...}`. `fail(method, error)` makes a method answer `{"ok": false, "error": ...}`;
 `serve(method, responder)` lets another fake answer a method (`tests.fakes.slack_socket` adds `apps.connections.open`).
 POSTs to `/hooks/...` play the role of a slash command's `response_url`.
+It keeps each channel's messages like Slack: what the bot posts or updates, plus what people said (`said`), so
+`conversations.replies` (a thread) and `conversations.history` (a channel or DM, newest first) read them back
+(both GET with query parameters, as `slack_sdk` sends them).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 BOT_USER_ID = "UDEBRIEF1"
 BOT_ID = "BDEBRIEF1"
@@ -46,6 +49,7 @@ class FakeSlackAPI:
         self._responders: dict[str, Responder] = {}
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
+        self._messages: dict[str, list[dict[str, Any]]] = {}  # channel -> messages, in posting order
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -59,6 +63,15 @@ class FakeSlackAPI:
                     return
                 method = self.path.split("?")[0].removeprefix("/api/")
                 token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                answer = fake._respond(method, body, token)
+                fake._record(Call(method, body, {**dict(self.headers), "token": token}, answer))
+                self._send(200, json.dumps(answer), "application/json; charset=utf-8")
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                parts = urlsplit(self.path)
+                method = parts.path.removeprefix("/api/")
+                token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                body = dict(parse_qsl(parts.query, keep_blank_values=True))
                 answer = fake._respond(method, body, token)
                 fake._record(Call(method, body, {**dict(self.headers), "token": token}, answer))
                 self._send(200, json.dumps(answer), "application/json; charset=utf-8")
@@ -106,10 +119,16 @@ class FakeSlackAPI:
         self._responders[method] = responder
 
     def reset(self) -> None:
-        """Forget recorded calls and injected failures (methods added with `serve` stay)."""
+        """Forget recorded calls, stored messages and injected failures (methods added with `serve` stay)."""
         with self._changed:
             self.calls.clear()
             self._failures.clear()
+            self._messages.clear()
+
+    def said(self, channel: str, message: dict[str, Any]) -> None:
+        """Store a message a person posted (the event the bot receives for it is the test's to send)."""
+        with self._changed:
+            self._messages.setdefault(channel, []).append(dict(message))
 
     def calls_to(self, method: str) -> list[Call]:
         with self._changed:
@@ -155,15 +174,38 @@ class FakeSlackAPI:
             }
         if method == "chat.postMessage":
             ts = self._next_ts()
-            message = {"type": "message", "text": body.get("text", ""), "user": BOT_USER_ID, "ts": ts}
+            message = {"type": "message", "text": body.get("text", ""), "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": ts}
             if body.get("thread_ts"):
                 message["thread_ts"] = body["thread_ts"]
+            self.said(channel, message)
             return {"ok": True, "channel": channel, "ts": ts, "message": message}
         if method == "chat.update":
+            with self._changed:
+                for stored in self._messages.get(channel, []):
+                    if stored["ts"] == body.get("ts"):
+                        stored["text"] = body.get("text", "")
             return {"ok": True, "channel": channel, "ts": body.get("ts"), "text": body.get("text", "")}
+        if method in ("conversations.replies", "conversations.history"):
+            return self._read(method, channel, body)
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
         return {"ok": True}
+
+
+    def _read(self, method: str, channel: str, body: dict[str, Any]) -> dict[str, Any]:
+        with self._changed:
+            stored = sorted(self._messages.get(channel, []), key=lambda m: float(m["ts"]))
+        if method == "conversations.replies":
+            parent = body.get("ts", "")
+            found = [m for m in stored if m["ts"] == parent or m.get("thread_ts") == parent]
+            if not found:
+                return {"ok": False, "error": "thread_not_found"}
+            return {"ok": True, "messages": found[: int(body.get("limit") or 1000)], "has_more": False}
+        latest = float(body.get("latest") or "inf")
+        inclusive = body.get("inclusive") in ("1", "true", True)
+        top = [m for m in stored if m.get("thread_ts") in (None, m["ts"])
+               and (float(m["ts"]) < latest or (inclusive and float(m["ts"]) == latest))]
+        return {"ok": True, "messages": list(reversed(top))[: int(body.get("limit") or 100)], "has_more": False}
 
 
 def _decode(raw: str, content_type: str) -> dict[str, Any]:

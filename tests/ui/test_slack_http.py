@@ -300,6 +300,50 @@ def test_direct_message_is_answered_and_bot_posts_edits_are_ignored(bot: BotServ
     assert len(fake.calls_to("chat.postMessage")) == 1  # only the DM's placeholder
 
 
+FOLLOW_UP = "and what did he say about data centers?"
+
+
+def ask_in_slack(bot: BotServer, fake: FakeSlackAPI, event: dict[str, Any], updates: int) -> Call:
+    """Post `event` as a person would (Slack stores the message, then sends the event); the answer's update."""
+    fake.said(event["channel"], {k: v for k, v in event.items() if k in ("type", "user", "text", "ts", "thread_ts")})
+    bot.event(event)
+    return [c for c in fake.wait_for(has("chat.update", updates)) if c.method == "chat.update"][-1]
+
+
+def test_follow_up_in_a_thread_is_read_against_the_thread(bot: BotServer, fake: FakeSlackAPI, assistant: Any) -> None:
+    alone = assistant.ask(FOLLOW_UP)
+    assert not alone.refused and "Julien Pillot" not in {c.speaker for c in alone.citations}, \
+        "precondition: on its own the follow-up is about anybody's data centers"
+    first = mention(PILLOT_QUESTION)
+    assert_pillot_answer(ask_in_slack(bot, fake, first, 1))
+    update = ask_in_slack(bot, fake, mention(FOLLOW_UP, thread_ts=first["ts"]), 2)
+    replies = fake.calls_to("conversations.replies")
+    assert [(c.body["channel"], c.body["ts"]) for c in replies] == [(CHANNEL, first["ts"])]
+    # "he" is Julien Pillot: the answer is about him only (he never discussed data centers: said so, nothing cited).
+    assert "Julien Pillot" in update.body["text"] and "data centers" in update.body["text"]
+    assert "Audrey Maurel" not in block_text(update.body["blocks"])
+
+
+def test_follow_up_in_a_direct_message_is_read_against_the_conversation(bot: BotServer, fake: FakeSlackAPI) -> None:
+    assert_pillot_answer(ask_in_slack(bot, fake, direct_message(PILLOT_QUESTION), 1))
+    update = ask_in_slack(bot, fake, direct_message("And Audrey Maurel?"), 2)
+    history = fake.calls_to("conversations.history")
+    assert history and history[-1].body["channel"] == "D0DELPHINE"
+    # The person changes, the topic carries over.
+    assert "Audrey Maurel" in update.body["text"] and "public procurement" in update.body["text"]
+
+
+def test_without_the_history_scope_a_follow_up_is_answered_on_its_own(bot: BotServer, fake: FakeSlackAPI) -> None:
+    first = mention(PILLOT_QUESTION)
+    ask_in_slack(bot, fake, first, 1)
+    fake.fail("conversations.replies", "missing_scope")
+    update = ask_in_slack(bot, fake, mention(FOLLOW_UP, thread_ts=first["ts"]), 2)
+    assert fake.calls_to("conversations.replies")
+    text = block_text(update.body["blocks"])
+    assert update.body["text"] != kit.ERROR_TEXT and "Julien Pillot" not in update.body["text"]
+    assert "*Audrey Maurel*" in text or "*Imène Kabouya*" in text  # anybody's words on data centers
+
+
 def test_slash_command_posts_the_question_then_threads_the_answer(bot: BotServer, fake: FakeSlackAPI) -> None:
     status, body = bot.command(PILLOT_QUESTION, fake.url + "/hooks/T0SMARTECH/1/abc")
     assert status == 200 and body == ""  # a bare ack within Slack's 3 s
@@ -515,3 +559,4 @@ def test_manifest_declares_what_the_bot_listens_to() -> None:
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"app_mentions:read", "chat:write", "chat:write.public", "commands", "im:history"} <= scopes
+    assert {"channels:history", "groups:history"} <= scopes  # follow-ups read their thread

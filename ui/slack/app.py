@@ -24,13 +24,14 @@ from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any, Protocol
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from rag.types import Answer, Filters, Message
 from ui.slack import blocks as kit
+from ui.slack.history import earlier_messages
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -99,23 +100,26 @@ class DebriefBot:
         # The Assistant's index and embedder are not promised to be thread-safe; Bolt runs listeners on a pool.
         self._ask_lock = threading.Lock()
 
-    def answer(self, question: str) -> list[kit.SlackMessage]:
-        """The messages answering `question`: the Assistant's answer, or a polite apology if it failed."""
+    def answer(self, question: str, history: list[Message] | None = None) -> list[kit.SlackMessage]:
+        """The messages answering `question` (a follow-up of `history`, oldest first): the Assistant's answer, or
+        a polite apology if it failed."""
         try:
             with self._ask_lock:
-                answer = self.assistant.ask(question)
+                answer = self.assistant.ask(question, history=history or None)
             return kit.answer_messages(answer)
         except Exception:
             log.exception("answering %r failed", question)
             return [kit.error_message()]
 
-    def reply_in_thread(self, client: WebClient, channel: str, thread_ts: str, question: str) -> None:
-        """Post the placeholder in the thread at once, then replace it with the answer (overflow follows)."""
+    def reply_in_thread(self, client: WebClient, channel: str, thread_ts: str, question: str,
+                        history: Callable[[], list[Message]] | None = None) -> None:
+        """Post the placeholder in the thread at once, then replace it with the answer (overflow follows).
+        `history` reads the earlier exchange, after the placeholder is up (it is a Slack call)."""
         if not question:
             self._post(client, channel, thread_ts, kit.help_message())
             return
         placeholder = self._post(client, channel, thread_ts, kit.looking_message())
-        messages = self.answer(question)
+        messages = self.answer(question, history() if history else None)
         first, rest = messages[0], messages[1:]
         if placeholder is None:
             # Could not post the placeholder (e.g. a transient error): still try to answer.
@@ -131,20 +135,22 @@ class DebriefBot:
         for message in rest:
             self._post(client, channel, thread_ts, message)
 
-    def on_mention(self, event: dict[str, Any], client: WebClient) -> None:
-        """`app_mention`: answer in the thread of the mentioning message."""
+    def on_mention(self, event: dict[str, Any], client: WebClient, bot_user_id: str | None = None) -> None:
+        """`app_mention`: answer in the thread of the mentioning message, as a follow-up of that thread's earlier
+        messages (or of the direct-message conversation's)."""
         channel = event.get("channel")
         ts = event.get("thread_ts") or event.get("ts")
         if not channel or not ts:
             log.warning("app_mention without channel or ts ignored: %s", sorted(event))
             return
-        self.reply_in_thread(client, channel, ts, kit.question_from_slack(event.get("text", "")))
+        self.reply_in_thread(client, channel, ts, kit.question_from_slack(event.get("text", "")),
+                             lambda: earlier_messages(client, event, bot_user_id))
 
-    def on_message(self, event: dict[str, Any], client: WebClient) -> None:
+    def on_message(self, event: dict[str, Any], client: WebClient, bot_user_id: str | None = None) -> None:
         """`message`: answer direct messages only; edits, deletions, joins and bot posts carry a subtype or bot id."""
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
-        self.on_mention(event, client)
+        self.on_mention(event, client, bot_user_id)
 
     def on_command(self, command: dict[str, Any], client: WebClient, respond: Callable[..., Any]) -> None:
         """`/debrief <question>`: post the question in the channel and thread the answer under it.
@@ -251,12 +257,12 @@ def build_app(
         return next()
 
     @app.event("app_mention")
-    def on_mention(event: dict[str, Any], client: WebClient) -> None:
-        bot.on_mention(event, client)
+    def on_mention(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        bot.on_mention(event, client, context.bot_user_id)
 
     @app.event("message")
-    def on_message(event: dict[str, Any], client: WebClient) -> None:
-        bot.on_message(event, client)
+    def on_message(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        bot.on_message(event, client, context.bot_user_id)
 
     @app.command(SLASH_COMMAND)
     def on_command(
