@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     port: int = 7860
     # Base of viewer links in answers; empty = this server's own address (http://host:port).
     public_url: str = ""
+    # Adding transcripts (UI upload, POST /api/ingest) needs this token when set; unset, only a server listening
+    # on a loopback address accepts uploads (`ui.access`).
+    ingest_token: SecretStr | None = None
 
     # LLM: any OpenAI-compatible endpoint. Unset base URL and model = extractive answers, fully offline.
     llm_model: str | None = None

@@ -4,10 +4,12 @@
   (set when the LLM failed and the answer fell back to quotes) and `mode` (`extractive` or `llm`);
 - `GET /api/episodes` -> the indexed episodes, newest first;
 - `POST /api/ingest` (multipart `files`) -> what ingesting each file did; names, types and sizes are checked first;
+  with `DEBRIEF_INGEST_TOKEN` set it needs `Authorization: Bearer <token>` (401), and without one it is open only
+  while the server listens on a loopback address (403 otherwise; `ui.access`);
 - `GET /healthz` -> `{"status": "ok", ...}`, or 503 when the vector store cannot be reached.
 
 Every error is a JSON object `{"error": "..."}`: 503 when the store is unreachable (the message names its URL),
-400/413/415 for a refused upload, 500 for anything unexpected (details stay in the server log).
+400/413/415 for a refused file, 401/403 for a refused uploader, 500 for anything unexpected (details stay in the server log).
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Header, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from rag.assistant import Assistant
 from rag.store import StoreUnavailable
 from rag.types import Filters, Message
+from ui.access import bearer, ingest_refusal
 
 log = logging.getLogger("debrief.api")
 
@@ -82,8 +85,18 @@ def api_router(assistant: Assistant) -> APIRouter:
             return error(503, str(exc))
 
     @router.post("/api/ingest", response_model=None)
-    def ingest(files: list[UploadFile] = File(...)) -> dict[str, Any] | JSONResponse:  # noqa: B008 - FastAPI idiom
+    def ingest(
+        files: list[UploadFile] = File(...),  # noqa: B008 - FastAPI idiom
+        authorization: str | None = Header(default=None),  # noqa: B008
+    ) -> dict[str, Any] | JSONResponse:
         from ui.app import MAX_UPLOAD_BYTES, safe_name, upload_problem
+
+        refused = ingest_refusal(assistant.settings, bearer(authorization))
+        if refused:
+            response = error(refused.status, f"{refused.message}; nothing was ingested")
+            if refused.status == 401:
+                response.headers["WWW-Authenticate"] = 'Bearer realm="debrief ingest"'
+            return response
 
         staging = Path(tempfile.mkdtemp(prefix="debrief-api-upload-"))
         try:

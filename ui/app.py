@@ -29,6 +29,7 @@ from rag.assistant import Assistant
 from rag.settings import Settings
 from rag.types import Answer, Citation, EpisodeSummary, Filters, Message
 from ui import viewer
+from ui.access import TOKEN_VAR, ingest_refusal, loopback_only, token_required
 from ui.api import api_router
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -178,9 +179,15 @@ class ChatUI:
         files: list[str] | str | None,
         episodes_sel: list[str] | None,
         speakers_sel: list[str] | None,
+        token: str | None = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's documented way to ask for a tracker
     ) -> tuple[str, Any, Any, str]:
-        """Ingest uploaded transcripts; report each file's outcome (a bad file names its line and changes nothing)."""
+        """Ingest uploaded transcripts; report each file's outcome (a bad file names its line and changes nothing).
+        `token`: what the uploader typed in the ingest-token field (see `ui.access`)."""
+        refused = ingest_refusal(self.assistant.settings, token or None)
+        if refused:
+            return (f"✗ {html.escape(refused.message, quote=False)}; nothing ingested",
+                    *self.refresh(episodes_sel, speakers_sel))
         paths = [files] if isinstance(files, str) else list(files or [])
         if not paths:
             return ("Choose one or more transcript files first.", *self.refresh(episodes_sel, speakers_sel))
@@ -355,6 +362,12 @@ def build_blocks(assistant: Assistant) -> gr.Blocks:
                     label="Transcript files", file_count="multiple", file_types=UPLOAD_TYPES, type="filepath",
                     elem_id="upload",
                 )
+                settings = assistant.settings
+                token = gr.Textbox(label="Ingest token", type="password", elem_id="ingest-token",
+                                   visible=token_required(settings))
+                if not token_required(settings) and not loopback_only(settings):
+                    gr.Markdown(f"Uploads are off: this server listens on `{settings.host}` and no "
+                                f"`{TOKEN_VAR}` is set.", elem_id="uploads-off")
                 ingest_btn = gr.Button("Ingest", variant="primary", elem_id="ingest")
                 ingest_status = gr.Markdown(elem_id="ingest-status")
 
@@ -369,7 +382,7 @@ def build_blocks(assistant: Assistant) -> gr.Blocks:
         clear.click(ui.new_chat, None, [chatbot, history, cites, box], queue=False)
         chatbot.clear(ui.new_chat, None, [chatbot, history, cites, box], queue=False)
         ingest_btn.click(
-            ui.ingest, [upload, ep_filter, sp_filter], [ingest_status, ep_filter, sp_filter, episode_list]
+            ui.ingest, [upload, ep_filter, sp_filter, token], [ingest_status, ep_filter, sp_filter, episode_list]
         ).then(lambda: None, None, [upload], queue=False)
         blocks.load(ui.refresh, [ep_filter, sp_filter], [ep_filter, sp_filter, episode_list], queue=False)
     return blocks
