@@ -202,9 +202,12 @@ def evaluate_question(assistant: Any, q: m.Question, parts: set[str], gold: dict
                                   "in_window": m.matches_any(seg, q.windows), "wrong_speaker": bool(why)})
         if q.answerable:
             v["wrong_refusal"] = 1.0 if answer.refused else 0.0
-            v["key_facts"] = m.key_fact_score(q.key_facts, answer.answer)
+            # An extractive answer's facts are in its quotes: its lead repeats the question's words ("carton rouge"),
+            # which would count a fact the transcripts were never shown to give.
+            said = "\n".join(c.quote for c in answer.citations) if answer.mode == "extractive" else answer.answer
+            v["key_facts"] = m.key_fact_score(q.key_facts, said)
             v["citation_precision"] = m.citation_precision(cites, q.windows) if cites else None
-            res.facts_found = [f for f in q.key_facts if m.fact_found(f, answer.answer)]
+            res.facts_found = [f for f in q.key_facts if m.fact_found(f, said)]
             res.facts_missing = [f for f in q.key_facts if f not in res.facts_found]
         else:
             v["right_refusal"] = 1.0 if answer.refused else 0.0

@@ -264,7 +264,9 @@ def compose(query: Query, citations: list[Citation]) -> str:
 def _lead(query: Query, citations: list[Citation]) -> str:
     speakers = list(dict.fromkeys(c.speaker for c in citations))
     episodes = list(dict.fromkeys(c.date or c.episode_title for c in citations))
-    topic = query.topic
+    # The asker's own words for the topic, or none: a residue of keywords ("est-ce change chez NumSpot") reads
+    # worse than no topic at all.
+    topic = query.label
     fr = query.language == "fr"
     where = (f"dans l'épisode du {episodes[0]}" if fr else f"in the {episodes[0]} episode") if len(episodes) == 1 else (
         f"dans {len(episodes)} épisodes" if fr else f"across {len(episodes)} episodes")
@@ -272,8 +274,8 @@ def _lead(query: Query, citations: list[Citation]) -> str:
         n = len(citations)
         if fr:
             times = {1: "une fois", 2: "à deux reprises"}.get(n, f"à {n} reprises")
-            about = f"a parlé de « {topic} »" if topic else "a dit"
-            return f"{speakers[0]} {about} {times} {where} :" if topic else f"Ce qu'a dit {speakers[0]} {where} :"
+            return f"{speakers[0]} a parlé de « {topic} » {times} {where} :" if topic else \
+                f"Ce qu'a dit {speakers[0]} {where} :"
         times = {1: "once", 2: "twice"}.get(n, f"{n} times")
         return f"{speakers[0]} raised {topic} {times} {where}:" if topic else f"What {speakers[0]} said {where}:"
     if fr:
@@ -285,13 +287,22 @@ def refusal(query: Query) -> Answer:
     """Say plainly that the transcripts do not answer, naming what was looked for; cite nothing."""
     fr = query.language == "fr"
     who = ", ".join(query.speakers)
-    topic = query.topic or query.question
-    if who:
-        text = (f"Je n'ai trouvé aucun passage où {who} parle de « {topic} » dans les épisodes indexés." if fr
-                else f"I found nothing {who} said about {topic} in the indexed episodes.")
+    topic = query.label
+    if topic:
+        if who:
+            text = (f"Je n'ai trouvé aucun passage où {who} parle de « {topic} » dans les épisodes indexés." if fr
+                    else f"I found nothing {who} said about {topic} in the indexed episodes.")
+        else:
+            text = (f"Je n'ai trouvé aucun passage sur « {topic} » dans les épisodes indexés." if fr
+                    else f"I found nothing about {topic} in the indexed episodes.")
     else:
-        text = (f"Je n'ai trouvé aucun passage sur « {topic} » dans les épisodes indexés." if fr
-                else f"I found nothing about {topic} in the indexed episodes.")
+        asked = query.question.strip()
+        if who:
+            text = (f"Je n'ai trouvé aucun passage où {who} répond à « {asked} » dans les épisodes indexés." if fr
+                    else f"I found nothing {who} said that answers “{asked}” in the indexed episodes.")
+        else:
+            text = (f"Je n'ai trouvé aucun passage qui réponde à « {asked} » dans les épisodes indexés." if fr
+                    else f"I found nothing that answers “{asked}” in the indexed episodes.")
     return Answer(answer=text, refused=True, citations=[], speakers=query.speakers, episodes=query.episodes)
 
 

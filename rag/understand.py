@@ -78,6 +78,9 @@ class Query:
     follow_up: bool = False
     # French corpus phrases equivalent to an English question's topic (see rag.crosslingual).
     expansions: list[str] = field(default_factory=list)
+    # How an answer names the topic, in the asker's own words ("public procurement", "la commande publique");
+    # "" when the topic is only a residue of keywords that would read badly quoted ("est-ce change chez NumSpot").
+    label: str = ""
 
     @property
     def search_text(self) -> str:
@@ -287,6 +290,40 @@ def topic_of(text: str, speakers: list[str], people: Sequence[Person] | Roster) 
     return " ".join(kept)
 
 
+# "about X?", "sur X ?", "pensé ... de X ?": the asker's own name for the topic. What follows it and names a speaker
+# or an episode ("according to Y", "in both episodes") is cut off.
+_ABOUT = re.compile(r"\b(?:about|regarding|concerning|sur|à propos d[eu']|au sujet d[eu'])\s*(.+)$", re.IGNORECASE)
+_OPINION_EN = re.compile(r"\b(?:think|thought|make|made)\s+of\s+(.+)$", re.IGNORECASE)
+_OPINION_FR = re.compile(r"\b(?:pensé|pense|parlé|parle)\b(?:(?!\bque\b|\bqu['’]).)*?\s(?:(?:de|du|des)\s+|d['’])(.+)$",
+                         re.IGNORECASE)
+_TAIL = re.compile(r"\s*(?:,|\(|\bselon\b|\baccording to\b|\bin (?:the|both|all)\b[^,]*\bepisodes?\b|"
+                   r"\bdans (?:l['’]|les deux )(?:émissions?|épisodes?)\b|\ben (?:juin|décembre)\b|"
+                   r"\bin (?:june|december)\b).*$", re.IGNORECASE)
+MAX_LABEL_WORDS = 8
+
+
+def topic_label(question: str, topic: str, language: str) -> str:
+    """How an answer should name `topic`: the words after "about"/"sur" (or "think of", "pensé ... de") in `question` when they
+    hold the topic; else, in English, the topic itself when the question says it in one piece ("What is
+    Hexatrust?"); else "" and the answer names no topic. French topics are not quoted whole: once framing words
+    are gone they often start with a verb ("dirige NumSpot", "a-t-il vécu Vivatech")."""
+    if not topic:
+        return ""
+    text = question.strip().rstrip("?!. ").strip()
+    topic_words = {fold(w) for w in WORD.findall(topic)}
+    for pattern in (_ABOUT, _OPINION_EN, _OPINION_FR):
+        found = pattern.search(text)
+        if found:
+            label = _TAIL.sub("", found.group(1)).strip(" ,;:'’\"«»")
+            words = WORD.findall(label)
+            if words and len(words) <= MAX_LABEL_WORDS and topic_words & {fold(w) for w in words}:
+                return label
+    if language == "en" and len(topic.split()) <= MAX_LABEL_WORDS \
+            and re.search(rf"(?<!\w){re.escape(topic)}(?!\w)", text, re.IGNORECASE):
+        return topic
+    return ""
+
+
 def understand(
     question: str,
     people: Sequence[Person] | Roster,
@@ -301,7 +338,8 @@ def understand(
     episode_ids = list(filters.episodes) or find_episodes(question, episodes)
     topic = topic_of(question, speakers, people)
     language = detect_language(question)
-    query = Query(question=question, topic=topic, language=language, speakers=speakers, episodes=episode_ids)
+    query = Query(question=question, topic=topic, language=language, speakers=speakers, episodes=episode_ids,
+                  label=topic_label(question, topic, language))
     previous = [m.content for m in (history or []) if m.role == "user"]
     if previous:
         _carry_over(query, previous, people, episodes)
@@ -323,7 +361,7 @@ def _carry_over(query: Query, previous: list[str], people: Roster, episodes: lis
         if not query.speakers and refers_to_person and before.speakers:
             query.speakers = before.speakers
         if not query.topic and before.topic:
-            query.topic = before.topic
+            query.topic, query.label = before.topic, before.label
         if not query.episodes and before.episodes:
             query.episodes = before.episodes
         if query.speakers and query.topic:

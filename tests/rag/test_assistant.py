@@ -58,6 +58,20 @@ def test_a_french_question_gets_a_french_lead(assistant: Assistant) -> None:
     assert answer.answer.splitlines()[0].startswith("Ce qui a été dit")
 
 
+def test_leads_and_refusals_never_quote_a_keyword_residue(assistant: Assistant) -> None:
+    # Without "sur"/"about", the topic is what is left of the question's words ("est-ce change chez NumSpot"):
+    # the lead then names the speaker and episode only, and a refusal quotes the whole question.
+    answer = assistant.ask("Qu'est-ce qui change chez NumSpot selon Eric Haddad ?")
+    assert not answer.refused
+    assert answer.answer.splitlines()[0] == "Ce qu'a dit Eric Haddad dans l'épisode du 2025-12-11 :"
+    refused = assistant.ask("Quelle est la recette de la tarte tatin ?")
+    assert refused.refused and refused.answer == (
+        "Je n'ai trouvé aucun passage qui réponde à « Quelle est la recette de la tarte tatin ? » "
+        "dans les épisodes indexés.")
+    named = assistant.ask("What did Julien Pillot say about public procurement?")
+    assert named.answer.splitlines()[0].startswith("Julien Pillot raised public procurement ")
+
+
 def test_speaker_filter_restricts_citations(assistant: Assistant) -> None:
     answer = assistant.ask("Qu'a-t-on dit du campus quantique ?", Filters(speakers=["Marc Kaplan"]))
     assert answer.citations and {c.speaker for c in answer.citations} == {"Marc Kaplan"}

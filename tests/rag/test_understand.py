@@ -91,6 +91,34 @@ def test_an_elliptical_follow_up_keeps_the_topic_and_takes_the_new_speaker() -> 
     assert q.speakers == ["Audrey Maurel"] and q.topic == "commande publique"
 
 
+@pytest.mark.parametrize(
+    ("question", "label"),
+    [
+        ("What did Julien Pillot say about public procurement?", "public procurement"),
+        ("Qu'a dit Julien Pillot sur la commande publique ?", "la commande publique"),
+        ("What was said about the American hyperscalers in both episodes?", "the American hyperscalers"),
+        ("What are quantum sensors, according to Marc Kaplan?", "quantum sensors"),
+        ("What did Marc Kaplan think of the quantum defense campus?", "the quantum defense campus"),
+        ("Qu'a pensé Dorothée Decrop d'Elon Musk ?", "Elon Musk"),  # not "crop d'Elon Musk"
+        ("Qu'ont pensé les invités du virage de NumSpot ?", "virage de NumSpot"),
+        ("What is Hexatrust?", "Hexatrust"),
+        # Keyword residues that would read badly quoted: the answer names no topic.
+        ("Qu'est-ce qui change chez NumSpot selon Eric Haddad ?", ""),
+        ("Comment Alain Staron a-t-il vécu Vivatech ?", ""),
+        ("Pourquoi Alain Staron pense-t-il que la défense est un bon moteur d'innovation ?", ""),
+        ("How does Eric Haddad position NumSpot against the American cloud providers?", ""),
+    ],
+)
+def test_the_label_names_the_topic_in_the_askers_words_or_not_at_all(question: str, label: str) -> None:
+    assert understand(question, PEOPLE, EPISODES).label == label
+
+
+def test_a_follow_up_carries_the_topic_with_its_label() -> None:
+    history = [Message("user", "Qu'a dit Julien Pillot sur la commande publique ?"), Message("assistant", "...")]
+    q = understand("et Audrey Maurel ?", PEOPLE, EPISODES, history=history)
+    assert q.label == "la commande publique"
+
+
 def test_a_new_full_question_does_not_inherit_anything() -> None:
     history = [Message("user", "What did Julien Pillot say about public procurement in December?")]
     q = understand("What did the guests think of the quantum defence campus announced by the minister?",
