@@ -27,7 +27,10 @@ from rag.understand import Query
 
 # A quote window grows line by line until it holds this many characters (subtitle lines can be fragments).
 WINDOW_CHARS = 160
-MAX_WINDOW_CHARS = 420
+# A chosen window then widens to whole sentences up to this many characters. Measured (key facts in the quotes,
+# main / held-out set): 420 -> 35.7 / 42.4 %, 600 -> 38.2 / 46.5 %, 700 -> 39.1 / 46.5 %, for answers 15 / 20 %
+# longer; citation precision and refusals unchanged (held-out precision 32.7 -> 34.7 %). 600 chosen on the main set.
+MAX_WINDOW_CHARS = 600
 MAX_WINDOW_LINES = 4
 # Below this attribution confidence a quote is flagged as of uncertain speaker.
 UNCERTAIN = 0.5
