@@ -8,10 +8,11 @@ same guest goes on, and the host's habit of going round the table so that nobody
 This module scores those cues per guest turn and keeps the best sequence of guests by beam search
 (the "who spoke last" and "who has waited longest" cues depend on earlier choices).
 
-It is a diagnostic, not part of `attribute()`: given the true host/guest split it names the right guest
-for 88 % (06-19) / 71 % (12-11) of guest lines where the chain gets 57 / 67 %, but on the chain's own split
-(85-88 % right) spurious guest turns cascade through "who spoke last" and it does worse than the chain.
-It joins the pipeline once the host/guest split is good enough; `diagnose` line (e) tracks it.
+Given the true host/guest split it names the right guest for 88 % (06-19) / 71 % (12-11) of guest lines
+where the chain gets 57 / 67 %, but alone on the chain's own split (85-88 % right) spurious guest turns
+cascade through "who spoke last" and it does worse than the chain. So `attribute()` runs it on the chain's
+split with the chain's own opinion as a prior (`attribution.second_opinion`): it then overrides only the
+turns the chain is unsure of. `diagnose` line (e) tracks it on the true split.
 """
 
 from __future__ import annotations
@@ -161,9 +162,12 @@ class Hypothesis:
     spoke: list[int]  # per guest, the index of the guest turn they last spoke in (-1: never)
 
 
-def identify(prep: Prepared, path: list[int], w: Weights | None = None) -> tuple[list[int], list[float]]:
+def identify(prep: Prepared, path: list[int], w: Weights | None = None,
+             prior: np.ndarray | None = None, prior_weight: float = 0.0) -> tuple[list[int], list[float]]:
     """Re-decide which guest speaks each guest turn of a first-pass `path` (-1 host, else guest index).
 
+    `prior` [unit, guest] is a first opinion on which guest speaks each unit (e.g. the chain's
+    posterior); its mean log over a turn's units, times `prior_weight`, joins the turn's cues.
     Returns the new path and, per unit, the confidence in its guest (1.0 for host units).
     """
     w = w or Weights()
@@ -177,6 +181,9 @@ def identify(prep: Prepared, path: list[int], w: Weights | None = None) -> tuple
     beam = [Hypothesis(0.0, [], [-1] * n)]
     for j, t in enumerate(guest_turns):
         cues = turn_cues(turns, t, units, infos, guests, profile, available, w)
+        if prior is not None and prior_weight:
+            share = prior[turns[t].units] / np.maximum(prior[turns[t].units].sum(axis=1, keepdims=True), 1e-12)
+            cues.fixed = cues.fixed + prior_weight * np.log(np.maximum(share, 1e-6)).mean(axis=0)
         grown: list[Hypothesis] = []
         for h in beam:
             prev = h.choice[-1] if h.choice else -1

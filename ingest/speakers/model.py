@@ -47,6 +47,7 @@ class Params:
     self_desc: float = 1.0     # log-bonus: "moi, en tant qu'avocat" -> the lawyer
     content: float = 0.0       # weight of the second pass's topic similarity (see `content`)
     switch_scale: float = 1.0  # multiplies every switch probability: how readily speakers change
+    turn_weight: float = 0.0   # the chain's opinion in the turn-level second pass (0: no second pass)
     temperature: float = 1.0
 
     def save(self, path: Path = WEIGHTS_FILE) -> None:
