@@ -92,7 +92,8 @@ def select_quotes(query: Query, ranked: list[Ranked], embedder: Embedder, thresh
     # A French phrase an English topic translates to ("public procurement" -> "commande publique"), found
     # verbatim in one speaker's turn, counts as half the topic's words. Only multi-word phrases and only
     # within a speaker's turns: single translated words ('données', 'cyber') turn up everywhere by chance.
-    bridged = [p for p in query.expansions if " " in p] if query.speakers else []
+    one_person = bool(query.speakers) and not query.guests_only
+    bridged = [p for p in query.expansions if " " in p] if one_person else []
     q_vec = embedder.embed_query(query.search_text)
     per_chunk = [(r, _windows(r.hit.chunk)) for r in ranked]
     # Embedding windows is most of an answer's cost: one call for all of them (the model batches by tokens),
@@ -130,7 +131,7 @@ def _is_evidence(q: Quote, query: Query, t: Thresholds) -> bool:
     if not query.topic:
         # "What did Imen say?" has no topic to test against: the speaker filter is the question.
         return bool(query.speakers)
-    if query.speakers:
+    if query.speakers and not query.guests_only:
         return q.similarity >= t.min_similarity_filtered or (q.overlap > 0 and q.similarity >= t.weak_similarity)
     return (q.similarity >= t.min_similarity_open
             or (q.overlap >= t.min_overlap_open and q.similarity >= t.weak_similarity_open)
@@ -289,7 +290,7 @@ def _lead(query: Query, citations: list[Citation]) -> str:
 def refusal(query: Query) -> Answer:
     """Say plainly that the transcripts do not answer, naming what was looked for; cite nothing."""
     fr = query.language == "fr"
-    who = ", ".join(query.speakers)
+    who = ("les invités" if fr else "the guests") if query.guests_only else ", ".join(query.speakers)
     topic = query.label
     if topic:
         if who:

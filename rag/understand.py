@@ -42,6 +42,9 @@ FRAME_WORDS = {
     "pour", "avec", "it", "its", "that", "this", "ces", "se", "sa", "son", "ses", "leur", "leurs", "t-il",
     "t-elle", "fait", "faire", "been", "be", "has", "have", "had", "not", "ne", "pas", "plus",
 }
+# "the guests", "les invités": every guest, never the host (whose menu and questions name every subject).
+GUESTS = re.compile(r"\b(?:the guests|guests|the panel|panellists|panelists|les invités|invités|débriefeurs)\b",
+                    re.IGNORECASE)
 PRONOUNS = {"she", "he", "her", "him", "his", "they", "them", "elle", "il", "lui", "ils", "elles", "leur"}
 FOLLOW_UP_OPENERS = ("and ", "et ", "what about", "how about", "also", "aussi", "et sur", "et pour", "and about")
 
@@ -81,6 +84,9 @@ class Query:
     # How an answer names the topic, in the asker's own words ("public procurement", "la commande publique");
     # "" when the topic is only a residue of keywords that would read badly quoted ("est-ce change chez NumSpot").
     label: str = ""
+    # The question asks about "the guests" as a group: `speakers` holds every guest, and the answer treats the
+    # search as a wide one (the evidence bar of an unfiltered search, not of one person's turns).
+    guests_only: bool = False
 
     @property
     def search_text(self) -> str:
@@ -335,11 +341,14 @@ def understand(
     filters = filters or Filters()
     people = roster_of(people)
     speakers = list(filters.speakers) or find_speakers(question, people)
+    guests_only = not speakers and bool(GUESTS.search(question))
+    if guests_only:
+        speakers = [p.name for p in people.people if not p.is_host]
     episode_ids = list(filters.episodes) or find_episodes(question, episodes)
     topic = topic_of(question, speakers, people)
     language = detect_language(question)
     query = Query(question=question, topic=topic, language=language, speakers=speakers, episodes=episode_ids,
-                  label=topic_label(question, topic, language))
+                  label=topic_label(question, topic, language), guests_only=guests_only)
     previous = [m.content for m in (history or []) if m.role == "user"]
     if previous:
         _carry_over(query, previous, people, episodes)
@@ -359,7 +368,7 @@ def _carry_over(query: Query, previous: list[str], people: Roster, episodes: lis
     for earlier in reversed(previous):
         before = understand(earlier, people, episodes)
         if not query.speakers and refers_to_person and before.speakers:
-            query.speakers = before.speakers
+            query.speakers, query.guests_only = before.speakers, before.guests_only
         if not query.topic and before.topic:
             query.topic, query.label = before.topic, before.label
         if not query.episodes and before.episodes:

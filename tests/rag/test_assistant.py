@@ -72,6 +72,13 @@ def test_leads_and_refusals_never_quote_a_keyword_residue(assistant: Assistant) 
     assert named.answer.splitlines()[0].startswith("Julien Pillot raised public procurement ")
 
 
+def test_the_guests_views_quote_guests_only(assistant: Assistant) -> None:
+    # The host introduces every subject: without the group filter her summary of the guide was quoted too.
+    answer = assistant.ask("What did the guests think of the government's data center guide?")
+    assert not answer.refused
+    assert answer.citations and "Delphine Sabattier" not in {c.speaker for c in answer.citations}
+
+
 def test_speaker_filter_restricts_citations(assistant: Assistant) -> None:
     answer = assistant.ask("Qu'a-t-on dit du campus quantique ?", Filters(speakers=["Marc Kaplan"]))
     assert answer.citations and {c.speaker for c in answer.citations} == {"Marc Kaplan"}

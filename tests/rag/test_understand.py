@@ -34,7 +34,7 @@ EPISODES = [EpisodeMeta("smart-tech-2025-06-19", "June", date=date(2025, 6, 19))
         ("What did Sorris say about AI?", ["Louis Soris"]),
         ("Qu'a dit l'avocate sur le DSA ?", ["Audrey Maurel"]),
         ("Qu'a dit Louis Soris sur le marché ?", ["Louis Soris"]),  # 'marché' is not Marc
-        ("What did the guests think of the quantum campus?", []),
+        ("What was said about the quantum campus?", []),
     ],
 )
 def test_people_named_in_a_question_become_a_speaker_filter(question: str, speakers: list[str]) -> None:
@@ -119,11 +119,24 @@ def test_a_follow_up_carries_the_topic_with_its_label() -> None:
     assert q.label == "la commande publique"
 
 
+@pytest.mark.parametrize("question", ["What did the guests think of the quantum campus?",
+                                      "Qu'ont dit les invités sur la commande publique ?"])
+def test_the_guests_means_every_guest_and_never_the_host(question: str) -> None:
+    q = understand(question, PEOPLE, EPISODES)
+    assert q.guests_only and set(q.speakers) == {p.name for p in PEOPLE if not p.is_host}
+
+
+def test_a_named_guest_is_not_widened_to_all_guests() -> None:
+    q = understand("Which of the guests agreed with Julien Pillot?", PEOPLE, EPISODES)
+    assert q.speakers == ["Julien Pillot"] and not q.guests_only
+
+
 def test_a_new_full_question_does_not_inherit_anything() -> None:
     history = [Message("user", "What did Julien Pillot say about public procurement in December?")]
     q = understand("What did the guests think of the quantum defence campus announced by the minister?",
                    PEOPLE, EPISODES, history=history)
-    assert q.speakers == [] and q.episodes == [] and "quantum" in q.topic
+    assert q.guests_only and len(q.speakers) == len(PEOPLE) - 1  # every guest, not the earlier Julien Pillot alone
+    assert q.episodes == [] and "quantum" in q.topic
 
 
 @pytest.mark.parametrize(("text", "lang"), [("What did she say?", "en"), ("Qu'a-t-elle dit sur l'IA ?", "fr")])
