@@ -27,7 +27,7 @@ from rag.types import (
     SpeakerSummary,
     TurnView,
 )
-from rag.understand import Query, Roster, understand
+from rag.understand import Query, Roster, name_words, understand
 
 if TYPE_CHECKING:
     from ingest.speakers.refine import ChatModel
@@ -95,6 +95,7 @@ class Assistant:
         """Resolve names, dates and follow-ups of a question against what is indexed."""
         _, metas, roster = self._catalog_views()
         query = understand(question, roster, metas, filters, history)
+        query.spellings = self.retriever.spellings(name_words(query.topic))
         # Searching the dense index needs only the topic and filters: start it now, under the translation below.
         self.retriever.prefetch(query.search_text, query.speakers, query.episodes)
         if query.language == "en" and query.topic and self.settings.translate_queries:
@@ -107,7 +108,7 @@ class Assistant:
         """Fused retrieval results for a resolved query (the evals call this too)."""
         self._refresh_catalog()
         return self.retriever.retrieve(query.search_text, query.speakers, query.episodes, self.settings.top_k,
-                                       query.expansions)
+                                       query.expansions, [v for found in query.spellings.values() for v in found])
 
     def evidence(self, query: Query) -> list[extractive.Quote]:
         """The quotes that support an answer, best first; empty when the transcripts do not answer."""

@@ -110,7 +110,7 @@ def select_quotes(query: Query, ranked: list[Ranked], embedder: Embedder, thresh
         for w in windows:
             w.similarity = float(sims[at])
             at += 1
-            w.overlap = _overlap(topic_terms, w.text, chunk_terms)
+            w.overlap = _overlap(topic_terms, w.text, chunk_terms, query.spellings)
             if any(p in chunk_lower for p in bridged):
                 w.overlap = max(w.overlap, 0.5)
         if query.speakers:
@@ -138,11 +138,15 @@ def _is_evidence(q: Quote, query: Query, t: Thresholds) -> bool:
             or (q.overlap >= t.partial_overlap_open and q.similarity >= t.partial_similarity_open))
 
 
-def _overlap(terms: set[str], text: str, extra: set[str] | None = None) -> float:
-    """Share of `terms` among the stemmed tokens of `text` (plus `extra`, tokens already computed)."""
+def _overlap(terms: set[str], text: str, extra: set[str] | None = None,
+             spellings: dict[str, list[str]] | None = None) -> float:
+    """Share of `terms` among the stemmed tokens of `text` (plus `extra`, tokens already computed); a term also
+    counts when the text has one of its `spellings` (the corpus's own spelling of a name)."""
     if not terms:
         return 0.0
-    return len(terms & (set(tokenize([text])[0]) | (extra or set()))) / len(terms)
+    tokens = set(tokenize([text])[0]) | (extra or set())
+    spellings = spellings or {}
+    return sum(t in tokens or any(v in tokens for v in spellings.get(t, ())) for t in terms) / len(terms)
 
 
 # Recent window vectors, per embedder instance (two embedders never share vectors, even under one name).

@@ -22,7 +22,7 @@ from rag.embedders import Embedder
 from rag.pools import lazy_pool
 from rag.projection import RESIDUAL_SHARE, Projection
 from rag.rowfilter import RowFilter
-from rag.sparse import SparseIndex
+from rag.sparse import SparseIndex, tokenize
 from rag.store import Hit, VectorStore
 
 Mode = Literal["hybrid", "dense", "sparse"]
@@ -199,8 +199,9 @@ class Retriever:
         return PhraseBridge(phrases, vectors, self.embedder)
 
     def retrieve(self, text: str, speakers: list[str], episodes: list[str], k: int = 8,
-                 expansions: list[str] | None = None) -> list[Ranked]:
-        """Top-k fused results for `text`; `expansions` (French phrases for an English question) join BM25's query."""
+                 expansions: list[str] | None = None, spellings: list[str] | None = None) -> list[Ranked]:
+        """Top-k fused results for `text`; `expansions` (French phrases for an English question) join BM25's query,
+        and so do `spellings` (vocabulary tokens for names the corpus spells otherwise, see `spellings`)."""
         # Both indexes are in-memory copies of the store: when it cannot be reached (a Chroma server down), fail
         # as searching it did, rather than answer from a copy that nothing can refresh. One heartbeat per question.
         ping = getattr(self.store, "ping", None)
@@ -218,12 +219,22 @@ class Retriever:
                     self._start_dense(text, speakers, episodes)[1]
             if self.mode in ("hybrid", "sparse"):
                 sparse_text = " ".join([text, *(expansions or [])])
-                sparse = self.sparse_index().search(sparse_text, self.sparse_k, speakers, episodes)
+                sparse = self.sparse_index().search(sparse_text, self.sparse_k, speakers, episodes, spellings)
             if dense is not None:
                 lists["dense"] = dense.result()
             if self.mode in ("hybrid", "sparse"):
                 lists["sparse"] = sparse  # after dense: fusion breaks ties in the order the lists come
         return reciprocal_rank_fusion(lists, self.rrf_k)[:k]
+
+    def spellings(self, words: list[str]) -> dict[str, list[str]]:
+        """For each word's token the corpus never uses, the corpus tokens one or two edits away (`SparseIndex.spellings`)."""
+        index = self.sparse_index()
+        out: dict[str, list[str]] = {}
+        for token in dict.fromkeys(t for w in words for t in tokenize([w])[0]):
+            found = index.spellings(token)
+            if found:
+                out[token] = found
+        return out
 
     def prefetch(self, text: str, speakers: list[str], episodes: list[str]) -> None:
         """Start the dense search `retrieve(text, speakers, episodes)` will need, in the background.

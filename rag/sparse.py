@@ -5,6 +5,8 @@ from __future__ import annotations
 import bm25s
 import numpy as np
 import Stemmer
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from ingest.models import Chunk
 from rag.rowfilter import RowFilter
@@ -29,11 +31,28 @@ class SparseIndex:
             # The host's question counts towards the guest's answer, as it does for the dense vector.
             self._bm25.index(tokenize([f"{c.context} {c.text}" for c in chunks]), show_progress=False)
 
-    def search(self, query: str, k: int, speakers: list[str], episodes: list[str]) -> list[Hit]:
-        """Up to k chunks with a positive BM25 score, best first (ties: chunk order, as in the dense index)."""
+    def spellings(self, token: str) -> list[str]:
+        """Vocabulary tokens the subtitles may have written for `token` (a stemmed token the corpus never uses):
+        "hexatrust" -> "exatrust", "artifeel" -> "artifil". Names are what speech recognition misspells, and a
+        name spelt one way in a question and another in the transcript would otherwise match nothing. One edit
+        from 5 letters on, two from 8; none for shorter tokens or tokens the corpus has."""
+        vocab = self._bm25.vocab_dict if self.chunks else {}
+        edits = 2 if len(token) >= 8 else 1 if len(token) >= 5 else 0
+        if not edits or token in vocab or not token.isalpha():
+            return []
+        terms = getattr(self, "_terms", None)
+        if terms is None or len(terms) != len(vocab):
+            terms = self._terms = list(vocab)
+        found = process.extract(token, terms, scorer=Levenshtein.distance, score_cutoff=edits, limit=3)
+        return [term for term, _, _ in sorted(found, key=lambda f: (f[1], f[0]))]
+
+    def search(self, query: str, k: int, speakers: list[str], episodes: list[str],
+               tokens_too: list[str] | None = None) -> list[Hit]:
+        """Up to k chunks with a positive BM25 score, best first (ties: chunk order, as in the dense index).
+        `tokens_too`: vocabulary tokens searched as well (already stemmed: not tokenised again)."""
         if not self.chunks:
             return []
-        tokens = [t for t in tokenize([query])[0] if t in self._bm25.vocab_dict]
+        tokens = [t for t in [*tokenize([query])[0], *(tokens_too or [])] if t in self._bm25.vocab_dict]
         if not tokens:
             return []
         scores = self.scores(tokens)

@@ -87,10 +87,18 @@ class Query:
     # The question asks about "the guests" as a group: `speakers` holds every guest, and the answer treats the
     # search as a wide one (the evidence bar of an unfiltered search, not of one person's turns).
     guests_only: bool = False
+    # Names the question spells one way and the subtitles another: question token -> the corpus's tokens
+    # (stemmed; "hexatrust" -> ["exatrust"]). Filled by the Assistant, which has the corpus vocabulary.
+    spellings: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def search_text(self) -> str:
         return self.topic or self.question
+
+
+def name_words(text: str) -> list[str]:
+    """The words of `text` written like names ("Hexatrust", "NumSpot"): a capital letter anywhere."""
+    return [w for w in WORD.findall(text) if any(c.isupper() for c in w)]
 
 
 def detect_language(text: str) -> str:

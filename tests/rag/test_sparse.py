@@ -1,0 +1,39 @@
+"""BM25 over the real samples (`rag.sparse`): names the subtitles spell otherwise still match."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.assistant import Assistant
+from rag.sparse import SparseIndex
+
+
+@pytest.fixture()
+def index(assistant: Assistant) -> SparseIndex:
+    return assistant.retriever.sparse_index()
+
+
+@pytest.mark.parametrize(("token", "expected"), [
+    ("hexatrust", ["exatrust"]),  # the show page says Hexatrust, the subtitles "d'Exatrust"
+    ("artifeel", ["artifil"]),    # Artifeel, "président d'Artifil"
+])
+def test_a_misspelt_name_finds_the_subtitles_spelling(index: SparseIndex, token: str, expected: list[str]) -> None:
+    assert index.spellings(token) == expected
+
+
+@pytest.mark.parametrize("token", ["numspot", "cloud", "quantiqu", "ia", "dsa"])  # stems, as BM25 holds them
+def test_known_or_short_tokens_get_no_variants(index: SparseIndex, token: str) -> None:
+    assert index.spellings(token) == []
+
+
+def test_the_spelling_finds_the_line_that_bm25_alone_misses(index: SparseIndex) -> None:
+    assert index.search("Hexatrust", 5, [], []) == []
+    hits = index.search("Hexatrust", 5, [], [], tokens_too=["exatrust"])
+    assert hits and hits[0].chunk.speaker == "Delphine Sabattier" and "Exatrust" in hits[0].chunk.text
+
+
+def test_the_assistant_searches_the_corpus_spelling_of_a_named_organisation(assistant: Assistant) -> None:
+    query = assistant.understand("What is Hexatrust?")
+    assert query.spellings == {"hexatrust": ["exatrust"]}
+    top = assistant.retrieve(query)[0].hit.chunk
+    assert top.episode_id == "smart-tech-2025-06-19" and top.start == 32.0  # "la déléguée générale d'Exatrust"
