@@ -295,22 +295,15 @@ def refusal(query: Query) -> Answer:
     """Say plainly that the transcripts do not answer, naming what was looked for; cite nothing."""
     fr = query.language == "fr"
     who = ("les invités" if fr else "the guests") if query.guests_only else ", ".join(query.speakers)
-    topic = query.label
-    if topic:
-        if who:
-            text = (f"Je n'ai trouvé aucun passage où {who} parle de « {topic} » dans les épisodes indexés." if fr
-                    else f"I found nothing {who} said about {topic} in the indexed episodes.")
-        else:
-            text = (f"Je n'ai trouvé aucun passage sur « {topic} » dans les épisodes indexés." if fr
-                    else f"I found nothing about {topic} in the indexed episodes.")
+    label, asked = query.label, query.question.strip()
+    # Name the topic in the asker's words, or quote the whole question when the topic is only keywords.
+    if fr:
+        what = (f"parle de « {label} »" if label else f"répond à « {asked} »") if who else \
+            (f"sur « {label} »" if label else f"qui réponde à « {asked} »")
+        text = f"Je n'ai trouvé aucun passage {f'où {who} ' if who else ''}{what} dans les épisodes indexés."
     else:
-        asked = query.question.strip()
-        if who:
-            text = (f"Je n'ai trouvé aucun passage où {who} répond à « {asked} » dans les épisodes indexés." if fr
-                    else f"I found nothing {who} said that answers “{asked}” in the indexed episodes.")
-        else:
-            text = (f"Je n'ai trouvé aucun passage qui réponde à « {asked} » dans les épisodes indexés." if fr
-                    else f"I found nothing that answers “{asked}” in the indexed episodes.")
+        what = f"about {label}" if label else f"that answers “{asked}”"
+        text = f"I found nothing {f'{who} said ' if who else ''}{what} in the indexed episodes."
     return Answer(answer=text, refused=True, citations=[], speakers=query.speakers, episodes=query.episodes)
 
 
