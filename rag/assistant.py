@@ -95,9 +95,9 @@ class Assistant:
         """Resolve names, dates and follow-ups of a question against what is indexed."""
         _, metas, roster = self._catalog_views()
         query = understand(question, roster, metas, filters, history)
-        query.spellings = self.retriever.spellings(name_words(query.topic))
-        # Searching the dense index needs only the topic and filters: start it now, under the translation below.
+        # Searching the dense index needs only the topic and filters: start it now, under the work below.
         self.retriever.prefetch(query.search_text, query.speakers, query.episodes)
+        query.spellings = self.retriever.spellings(name_words(query.topic))
         if query.language == "en" and query.topic and self.settings.translate_queries:
             bridge = self.retriever.bridge()  # built (once) outside: embedding the corpus's phrases uses every core
             with blas.single_threaded():

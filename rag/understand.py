@@ -311,8 +311,8 @@ _OPINION_EN = re.compile(r"\b(?:think|thought|make|made)\s+of\s+(.+)$", re.IGNOR
 _OPINION_FR = re.compile(r"\b(?:pensé|pense|parlé|parle)\b(?:(?!\bque\b|\bqu['’]).)*?\s(?:(?:de|du|des)\s+|d['’])(.+)$",
                          re.IGNORECASE)
 _TAIL = re.compile(r"\s*(?:,|\(|\bselon\b|\baccording to\b|\bin (?:the|both|all)\b[^,]*\bepisodes?\b|"
-                   r"\bdans (?:l['’]|les deux )(?:émissions?|épisodes?)\b|\ben (?:juin|décembre)\b|"
-                   r"\bin (?:june|december)\b).*$", re.IGNORECASE)
+                   r"\bdans (?:l['’]|les deux )(?:émissions?|épisodes?)\b|"
+                   rf"\b(?:en|in) (?:{'|'.join(MONTHS)})\b).*$", re.IGNORECASE)
 MAX_LABEL_WORDS = 8
 
 

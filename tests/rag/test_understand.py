@@ -102,6 +102,7 @@ def test_an_elliptical_follow_up_keeps_the_topic_and_takes_the_new_speaker() -> 
         ("Qu'a pensé Dorothée Decrop d'Elon Musk ?", "Elon Musk"),  # not "crop d'Elon Musk"
         ("Qu'ont pensé les invités du virage de NumSpot ?", "virage de NumSpot"),
         ("What is Hexatrust?", "Hexatrust"),
+        ("Qu'a dit Audrey Maurel sur le cloud en octobre ?", "le cloud"),  # the date is a filter, not the topic
         # Keyword residues that would read badly quoted: the answer names no topic.
         ("Qu'est-ce qui change chez NumSpot selon Eric Haddad ?", ""),
         ("Comment Alain Staron a-t-il vécu Vivatech ?", ""),
