@@ -45,6 +45,9 @@ FRAME_WORDS = {
 # "the guests", "les invités": every guest, never the host (whose menu and questions name every subject).
 GUESTS = re.compile(r"\b(?:the guests|guests|the panel|panellists|panelists|les invités|invités|débriefeurs)\b",
                     re.IGNORECASE)
+# "a-t-il répondu à Julien Pillot", "answered Julien Pillot": the person answered is who the question is not about.
+ADDRESSEE = re.compile(r"\b(?:répondu|répond|répondre|answered|answers|answer|replied to|replies to|responded to|"
+                       r"reply to|respond to)\s+(?:à\s+|to\s+)?((?:[A-ZÀ-Ý][\w'’-]*\s*){1,3})")
 PRONOUNS = {"she", "he", "her", "him", "his", "they", "them", "elle", "il", "lui", "ils", "elles", "leur"}
 FOLLOW_UP_OPENERS = ("and ", "et ", "what about", "how about", "also", "aussi", "et sur", "et pour", "and about")
 
@@ -338,6 +341,14 @@ def topic_label(question: str, topic: str, language: str) -> str:
     return ""
 
 
+def _speakers_asked_about(question: str, people: Roster) -> list[str]:
+    """The people a question names, less the one it says was answered when someone else is named too."""
+    speakers = find_speakers(question, people)
+    answered = {n for m in ADDRESSEE.finditer(question) for n in find_speakers(m.group(1), people)}
+    kept = [s for s in speakers if s not in answered]
+    return kept or speakers
+
+
 def understand(
     question: str,
     people: Sequence[Person] | Roster,
@@ -348,7 +359,7 @@ def understand(
     """Resolve a question (and the chat so far) into a Query. Explicit filters win over what the text implies."""
     filters = filters or Filters()
     people = roster_of(people)
-    speakers = list(filters.speakers) or find_speakers(question, people)
+    speakers = list(filters.speakers) or _speakers_asked_about(question, people)
     guests_only = not speakers and bool(GUESTS.search(question))
     if guests_only:
         speakers = [p.name for p in people.people if not p.is_host]

@@ -41,6 +41,19 @@ def test_people_named_in_a_question_become_a_speaker_filter(question: str, speak
     assert understand(question, PEOPLE, EPISODES).speakers == speakers
 
 
+@pytest.mark.parametrize("question", [
+    "Comment Eric Haddad a-t-il répondu à Julien Pillot sur la commande publique ?",
+    "How did Eric Haddad answer Julien Pillot about public procurement?",
+])
+def test_the_person_answered_is_not_who_the_question_is_about(question: str) -> None:
+    assert understand(question, PEOPLE, EPISODES).speakers == ["Eric Haddad"]
+
+
+def test_two_people_answering_stay_two_speakers() -> None:
+    question = "How did Audrey Maurel and Julien Pillot answer Musk's complaint that Europe over-regulates?"
+    assert understand(question, PEOPLE, EPISODES).speakers == ["Audrey Maurel", "Julien Pillot"]
+
+
 def test_the_lawyer_names_every_lawyer_on_the_rosters() -> None:
     assert understand("What did the lawyer say about AI?", PEOPLE, EPISODES).speakers == ["Audrey Maurel", "Louis Soris"]
 
