@@ -288,12 +288,15 @@ def cross_runs() -> list[tuple[str, Episode, Params]]:
     return out
 
 
-def cross_validated() -> list[tuple[str, Transcript]]:
-    """Each gold episode attributed by parameters fitted on the other episodes (see `cross_runs`)."""
+def cross_validated(temperature: float | None = None) -> list[tuple[str, Transcript]]:
+    """Each gold episode attributed by parameters fitted on the other episodes (see `cross_runs`); `temperature`
+    replaces the calibrated one (e.g. the shipped model's, to see how its confidences behave on an unseen episode)."""
     from ingest.speakers.attribution import apply_decoded
 
     out = []
     for name, test, params in cross_runs():
+        if temperature is not None:
+            params = replace(params, temperature=temperature)
         apply_decoded(test.transcript, test.prep, run(test.prep, params))
         out.append((name, test.transcript))
     return out
