@@ -343,6 +343,9 @@ def test_llm_answer_streams_in_and_a_dropped_stream_falls_back_to_quotes(
 
             fake.mode = "ok"
             page.locator("#new-chat").click()
+            # Wait for the new chat to be empty: typing before "New chat" has cleared the box loses the question.
+            expect(chat.get_by_text("Qu'a dit Audrey Maurel sur le DSA ?")).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+            expect(box).to_have_value("")
             box.fill(QUESTION)
             box.press("Enter")
             expect(chat).to_contain_text("parcours du combattant", timeout=ANSWER_TIMEOUT_MS)
