@@ -12,9 +12,14 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.models import SpeechLine, Transcript
 from ingest.speakers.refine import ChatModel, RefineReport
+
+if TYPE_CHECKING:
+    from ingest.speakers.model import Params
+    from ingest.speakers.train import Episode
 
 GOLD_DIR = Path(__file__).parent / "data" / "gold"
 TRANSCRIPT_DIR = Path(__file__).resolve().parent.parent / "data" / "transcripts"
@@ -180,12 +185,13 @@ def attributed(path: Path) -> Transcript:
     return attribute(parse_file(path))
 
 
-def cross_episode(temperature: float | None = None) -> list[tuple[str, Transcript]]:
+def cross_episode(temperature: float | None = None, runs: list[tuple[str, Episode, Params]] | None = None
+                  ) -> list[tuple[str, Transcript]]:
     """Each gold episode attributed by a model fitted on the other gold episodes only (at `temperature` if given,
-    else the other episodes' Brier-best one)."""
+    else the other episodes' Brier-best one); `runs`: `train.cross_runs()` already fitted, to fit only once."""
     from ingest.speakers.train import cross_validated
 
-    return cross_validated(temperature)
+    return cross_validated(temperature, runs)
 
 
 def baseline_all_host(transcript: Transcript) -> Transcript:
@@ -253,7 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if "--cross" in args:
-        for name, transcript in cross_episode():
+        from ingest.speakers.train import cross_runs
+
+        runs = cross_runs()
+        for name, transcript in cross_episode(runs=runs):
             for i, report in enumerate(reports(GOLD_DIR / f"{name}.speakers.tsv", transcript)):
                 report.name += " (cross-episode)"
                 print(report.render(show_errors="--errors" in args and i == 0))
@@ -264,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         from ingest.speakers.attribution import shipped_params
 
         shipped = shipped_params().temperature
-        for name, transcript in cross_episode(shipped):
+        for name, transcript in cross_episode(shipped, runs):
             [whole, *_] = reports(GOLD_DIR / f"{name}.speakers.tsv", transcript)
             c = whole.calibration
             print(f"== {name} (cross-episode, shipped temperature {shipped}): errors under 0.5 {c.errors_low_share:.0%}; "

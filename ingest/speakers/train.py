@@ -288,13 +288,16 @@ def cross_runs() -> list[tuple[str, Episode, Params]]:
     return out
 
 
-def cross_validated(temperature: float | None = None) -> list[tuple[str, Transcript]]:
-    """Each gold episode attributed by parameters fitted on the other episodes (see `cross_runs`); `temperature`
-    replaces the calibrated one (e.g. the shipped model's, to see how its confidences behave on an unseen episode)."""
+def cross_validated(temperature: float | None = None,
+                    runs: list[tuple[str, Episode, Params]] | None = None) -> list[tuple[str, Transcript]]:
+    """Each gold episode attributed by parameters fitted on the other episodes (`runs`, by default `cross_runs()`);
+    `temperature` replaces the calibrated one (e.g. the shipped model's, to see how its confidences behave on an
+    unseen episode). The runs' transcripts are attributed in place: pass the same runs again to re-attribute them
+    at another temperature without fitting again."""
     from ingest.speakers.attribution import apply_decoded
 
     out = []
-    for name, test, params in cross_runs():
+    for name, test, params in cross_runs() if runs is None else runs:
         if temperature is not None:
             params = replace(params, temperature=temperature)
         apply_decoded(test.transcript, test.prep, run(test.prep, params))
