@@ -92,8 +92,7 @@ def select_quotes(query: Query, ranked: list[Ranked], embedder: Embedder, thresh
     # A French phrase an English topic translates to ("public procurement" -> "commande publique"), found
     # verbatim in one speaker's turn, counts as half the topic's words. Only multi-word phrases and only
     # within a speaker's turns: single translated words ('données', 'cyber') turn up everywhere by chance.
-    one_person = bool(query.speakers) and not query.guests_only
-    bridged = [p for p in query.expansions if " " in p] if one_person else []
+    bridged = [p for p in query.expansions if " " in p] if query.names_people else []
     q_vec = embedder.embed_query(query.search_text)
     per_chunk = [(r, _windows(r.hit.chunk)) for r in ranked]
     # Embedding windows is most of an answer's cost: one call for all of them (the model batches by tokens),
@@ -131,7 +130,7 @@ def _is_evidence(q: Quote, query: Query, t: Thresholds) -> bool:
     if not query.topic:
         # "What did Imen say?" has no topic to test against: the speaker filter is the question.
         return bool(query.speakers)
-    if query.speakers and not query.guests_only:
+    if query.names_people:
         return q.similarity >= t.min_similarity_filtered or (q.overlap > 0 and q.similarity >= t.weak_similarity)
     return (q.similarity >= t.min_similarity_open
             or (q.overlap >= t.min_overlap_open and q.similarity >= t.weak_similarity_open)

@@ -230,7 +230,7 @@ class Retriever:
         """For each word's token the corpus never uses, the corpus tokens one or two edits away (`SparseIndex.spellings`)."""
         index = self.sparse_index()
         out: dict[str, list[str]] = {}
-        for token in dict.fromkeys(t for w in words for t in tokenize([w])[0]):
+        for token in dict.fromkeys(t for tokens in tokenize(words) for t in tokens):
             found = index.spellings(token)
             if found:
                 out[token] = found

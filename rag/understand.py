@@ -98,6 +98,12 @@ class Query:
     def search_text(self) -> str:
         return self.topic or self.question
 
+    @property
+    def names_people(self) -> bool:
+        """The search is one or a few named people's turns, not the whole corpus or every guest: a narrow search,
+        where a weaker match is already evidence."""
+        return bool(self.speakers) and not self.guests_only
+
 
 def name_words(text: str) -> list[str]:
     """The words of `text` written like names ("Hexatrust", "NumSpot"): a capital letter anywhere."""
