@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -39,6 +40,8 @@ class StoreUnavailable(RuntimeError):
 # Debug hook for crash tests only: seconds to sleep after a new version's chunks are written and before the catalog
 # flips to it, announced on stderr, so a test can `kill -9` an ingest at its most delicate point. Never set in use.
 DEBUG_PAUSE_VAR = "DEBRIEF_DEBUG_PAUSE_BEFORE_FLIP"
+# The catalog collection's metadata key for its write stamp (`ChromaStore._stamped`).
+_STAMP_KEY = "catalog_stamp"
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -183,6 +186,8 @@ class ChromaStore:
         self._embedder_name = embedder_name
         self._stale = False
         self._cached_catalog: dict[str, EpisodeRecord] | None = None
+        # The catalog's write stamp when the cached catalog was read (see `_stamp`); None: unknown.
+        self._cached_stamp: str | None = None
         self._open()
 
     def _open(self) -> None:
@@ -227,6 +232,9 @@ class ChromaStore:
     def catalog(self) -> dict[str, EpisodeRecord]:
         """Every indexed episode by id. Cached; refreshed after our own writes and by `refresh()`."""
         if self._cached_catalog is None:
+            # The stamp first: a write landing between the two reads then looks like a change, and the next
+            # refresh reads again, rather than a stale catalog passing for current.
+            self._cached_stamp = self._stamp()
             got = self._catalog.get(include=["metadatas"])
             records = {}
             for meta in got["metadatas"] or []:
@@ -243,8 +251,23 @@ class ChromaStore:
             raise KeyError(episode_id)
         return _transcript_from_json((got["documents"] or ["{}"])[0] or "{}")
 
+    @_guarded
     def refresh(self) -> None:
-        """Forget the cached catalog (another process may have ingested)."""
+        """Forget the cached catalog if another process has written the index since it was read.
+
+        Re-reading the catalog costs 150-400 ms at 1,000 episodes; the write stamp costs ~0.4 ms. An index no
+        writer has stamped yet (made before stamps existed) is re-read every time, as it always was."""
+        if self._cached_catalog is not None and (self._cached_stamp is None or self._stamp() != self._cached_stamp):
+            self._cached_catalog = None
+
+    def _stamp(self) -> str | None:
+        """The catalog's write stamp: a new random value after each write (`_stamped`), from any process."""
+        stamp = (self._client.get_collection(self._catalog.name).metadata or {}).get(_STAMP_KEY)
+        return None if stamp is None else str(stamp)
+
+    def _stamped(self) -> None:
+        """Tell readers in every process that the catalog changed (a collection metadata write)."""
+        self._catalog.modify(metadata={_STAMP_KEY: uuid.uuid4().hex})
         self._cached_catalog = None
 
     @_guarded
@@ -262,8 +285,8 @@ class ChromaStore:
             metadatas=[{"version": record.version, "record": _record_to_json(record)}],
             embeddings=np.ones((1, 1), dtype=np.float32),
         )
+        self._stamped()
         self._delete_stale(record.episode_id, record.version)
-        self._cached_catalog = None
 
     @_guarded
     def remove_episode(self, episode_id: str) -> bool:
@@ -271,16 +294,16 @@ class ChromaStore:
         if episode_id not in self.catalog():
             return False
         self._catalog.delete(ids=[episode_id])
+        self._stamped()
         self._chunks.delete(where={"episode_id": episode_id})
-        self._cached_catalog = None
         return True
 
     @_guarded
     def sweep(self) -> int:
         """Delete chunks no catalog record points at (left by an interrupted ingest). Returns how many."""
-        # Re-read the catalog: with a cached one, the episodes another process ingested since would look like
-        # orphans, and their chunks would be deleted under their catalog records.
-        self.refresh()
+        # Re-read the catalog, stamp or not: with a cached one, the episodes another process ingested since
+        # would look like orphans, and their chunks would be deleted under their catalog records.
+        self._cached_catalog = None
         catalog = self.catalog()
         stale: list[str] = []
         offset = 0

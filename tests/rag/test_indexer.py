@@ -186,6 +186,31 @@ def test_an_ingest_keeps_what_another_process_ingested_since_it_last_read_the_ca
     assert sum(c.episode_id == "smart-tech-2025-12-11" for c in cli.store.chunks()) == december_chunks
 
 
+def test_a_reader_rereads_the_catalog_only_when_another_process_has_written(
+    tmp_path: Path, june_copy: Path
+) -> None:
+    index = tmp_path / "index"
+    writer = Assistant(Settings(index_dir=index, _env_file=None))  # type: ignore[call-arg]
+    writer.ingest([june_copy])
+    reader = Assistant(Settings(index_dir=index, _env_file=None))  # type: ignore[call-arg]
+    cached = reader.store.catalog()
+
+    # Nothing written since: a refresh keeps the catalog it has (re-reading 1,000 episodes costs ~0.3 s).
+    reader.store.refresh()  # type: ignore[attr-defined]
+    assert reader.store.catalog() is cached
+
+    december = tmp_path / "more" / DECEMBER.name
+    december.parent.mkdir()
+    shutil.copyfile(DECEMBER, december)
+    writer.ingest([december])
+    reader.store.refresh()  # type: ignore[attr-defined]
+    assert set(reader.store.catalog()) == {"smart-tech-2025-06-19", "smart-tech-2025-12-11"}
+
+    writer.remove("smart-tech-2025-06-19")
+    reader.store.refresh()  # type: ignore[attr-defined]
+    assert set(reader.store.catalog()) == {"smart-tech-2025-12-11"}
+
+
 def test_an_ingest_waits_while_another_process_is_writing_the_index(tmp_path: Path, june_copy: Path) -> None:
     index = tmp_path / "index"
     assistant = Assistant(Settings(index_dir=index, _env_file=None))  # type: ignore[call-arg]
