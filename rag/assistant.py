@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ingest.models import EpisodeMeta, Person, Transcript
 from ingest.turns import group_turns
-from rag import blas, extractive
+from rag import blas, extractive, introductions
 from rag.embedders import Embedder, get_embedder
 from rag.extractive import Thresholds
 from rag.indexer import Indexer
@@ -83,8 +83,11 @@ class Assistant:
         """Text deltas as the answer is written, then the final Answer (authoritative: it replaces the deltas)."""
         query = self.understand(question, filters, history)
         quotes = self.evidence(query)
-        offline = extractive.answer(query, quotes, self._episode_metas(), self.settings.public_url)
-        if offline.refused or self._chat is None:
+        _, metas, _ = self._catalog_views()
+        lead = introductions.lead(query, introductions.people_asked_about(query, metas)) if query.identity else ""
+        offline = extractive.answer(query, quotes, self._episode_metas(), self.settings.public_url, lead)
+        # Nothing to cite (an identity answer from the roster alone): no model can add a grounded word.
+        if offline.refused or self._chat is None or not offline.citations:
             yield offline.answer
             yield offline
             return
@@ -112,12 +115,28 @@ class Assistant:
 
     def evidence(self, query: Query) -> list[extractive.Quote]:
         """The quotes that support an answer, best first; empty when the transcripts do not answer."""
+        if query.identity:
+            return self._introductions(query)
         ranked = self.retrieve(query)
         # Quote windows are embedded in small batches: on one BLAS thread, as retrieval does (rag/blas.py). With
         # OpenBLAS's two threads, another process holding a core made a 1,000-episode answer take 450-750 ms
         # (p95) instead of ~130.
         with blas.single_threaded():
             return extractive.select_quotes(query, ranked, self.embedder, self.thresholds)
+
+    def _introductions(self, query: Query) -> list[extractive.Quote]:
+        """For "who is X?": per person and episode (newest first), the host's window that introduces them."""
+        self._refresh_catalog()
+        _, metas, _ = self._catalog_views()
+        quotes = []
+        for person, episodes in introductions.people_asked_about(query, metas):
+            spellings = self.retriever.spellings(name_words(f"{person.name} {person.affiliation}"))
+            for meta in episodes[: self.thresholds.max_citations]:
+                hosts = [p.name for p in meta.roster if p.is_host]
+                found = introductions.introduction(person, self.retriever.chunks(hosts, [meta.episode_id]), spellings)
+                if found is not None:
+                    quotes.append(found)
+        return quotes[: self.thresholds.max_citations]
 
     def _llm_stream(self, query: Query, offline: Answer, history: list[Message]) -> Iterator[str | Answer]:
         from rag import llm

@@ -94,28 +94,28 @@ def select_quotes(query: Query, ranked: list[Ranked], embedder: Embedder, thresh
     # within a speaker's turns: single translated words ('données', 'cyber') turn up everywhere by chance.
     bridged = [p for p in query.expansions if " " in p] if query.names_people else []
     q_vec = embedder.embed_query(query.search_text)
-    per_chunk = [(r, _windows(r.hit.chunk)) for r in ranked]
+    per_chunk = [(r, windows(r.hit.chunk)) for r in ranked]
     # Embedding windows is most of an answer's cost: one call for all of them (the model batches by tokens),
     # and vectors of windows already seen come from a small cache (the same turns answer related questions).
-    vecs = _window_vectors(embedder, [w.text for _, windows in per_chunk for w in windows])
+    vecs = _window_vectors(embedder, [w.text for _, found in per_chunk for w in found])
     sims = vecs @ q_vec if len(vecs) else []
     candidates: list[Quote] = []
     at = 0
-    for r, windows in per_chunk:
-        if not windows:
+    for r, found in per_chunk:
+        if not found:
             continue
         chunk_terms = set(tokenize([r.hit.chunk.text])[0])
         chunk_lower = r.hit.chunk.text.lower()
-        for w in windows:
+        for w in found:
             w.similarity = float(sims[at])
             at += 1
-            w.overlap = _overlap(topic_terms, w.text, chunk_terms, query.spellings)
+            w.overlap = overlap(topic_terms, w.text, chunk_terms, query.spellings)
             if any(p in chunk_lower for p in bridged):
                 w.overlap = max(w.overlap, 0.5)
         if query.speakers:
-            windows = [w for w in windows if w.confidence >= thresholds.min_speaker_confidence]
-        if windows:
-            candidates.append(max(windows, key=lambda w: w.score))
+            found = [w for w in found if w.confidence >= thresholds.min_speaker_confidence]
+        if found:
+            candidates.append(max(found, key=lambda w: w.score))
     evidence = [q for q in candidates if _is_evidence(q, query, thresholds)]
     evidence.sort(key=lambda q: q.score, reverse=True)
     if not evidence:
@@ -123,7 +123,7 @@ def select_quotes(query: Query, ranked: list[Ranked], embedder: Embedder, thresh
     best = evidence[0].score
     kept = [q for q in evidence if q.score >= thresholds.relative_cut * best]
     floor = thresholds.min_speaker_confidence if query.speakers else 0.0
-    return [_to_sentences(q, floor) for q in kept[: thresholds.max_citations]]
+    return [to_sentences(q, floor) for q in kept[: thresholds.max_citations]]
 
 
 def _is_evidence(q: Quote, query: Query, t: Thresholds) -> bool:
@@ -137,7 +137,7 @@ def _is_evidence(q: Quote, query: Query, t: Thresholds) -> bool:
             or (q.overlap >= t.partial_overlap_open and q.similarity >= t.partial_similarity_open))
 
 
-def _overlap(terms: set[str], text: str, extra: set[str] | None = None,
+def overlap(terms: set[str], text: str, extra: set[str] | None = None,
              spellings: dict[str, list[str]] | None = None) -> float:
     """Share of `terms` among the stemmed tokens of `text` (plus `extra`, tokens already computed); a term also
     counts when the text has one of its `spellings` (the corpus's own spelling of a name)."""
@@ -177,7 +177,7 @@ def _window_vectors(embedder: Embedder, texts: list[str]) -> np.ndarray:
     return np.stack(rows) if rows else np.zeros((0, 1), dtype=np.float32)
 
 
-def _windows(chunk: Chunk) -> list[Quote]:
+def windows(chunk: Chunk) -> list[Quote]:
     """Runs of consecutive lines long enough to score against the question (subtitle lines can be fragments)."""
     rows = chunk.line_map or [(chunk.first_line, chunk.start, 0, chunk.confidence)]
     texts = _line_texts(chunk)
@@ -193,7 +193,7 @@ def _windows(chunk: Chunk) -> list[Quote]:
     return out
 
 
-def _to_sentences(q: Quote, min_confidence: float = 0.0) -> Quote:
+def to_sentences(q: Quote, min_confidence: float = 0.0) -> Quote:
     """Widen a scored window to whole sentences, so a quote does not start or stop mid-phrase
     (unless widening would take in lines attributed less confidently than `min_confidence`)."""
     chunk = q.chunk
@@ -249,9 +249,10 @@ def order_for_reading(quotes: list[Quote]) -> list[Quote]:
     return sorted(quotes, key=lambda q: (rank[q.chunk.speaker], q.chunk.episode_id, q.start))
 
 
-def compose(query: Query, citations: list[Citation]) -> str:
-    """The answer text: a lead in the question's language, then each quote verbatim with its [n]."""
-    lines = [_lead(query, citations), ""]
+def compose(query: Query, citations: list[Citation], lead: str = "") -> str:
+    """The answer text: a lead in the question's language (`lead`, or one naming who spoke where), then each quote
+    verbatim with its [n]."""
+    lines = [lead or _lead(query, citations), ""]
     current = None
     for c in citations:
         group = (c.speaker, c.episode_id)
@@ -306,11 +307,14 @@ def refusal(query: Query) -> Answer:
     return Answer(answer=text, refused=True, citations=[], speakers=query.speakers, episodes=query.episodes)
 
 
-def answer(query: Query, quotes: list[Quote], episodes: dict[str, EpisodeMeta], public_url: str) -> Answer:
-    """The extractive Answer for selected quotes, or a refusal when there are none."""
+def answer(query: Query, quotes: list[Quote], episodes: dict[str, EpisodeMeta], public_url: str,
+           lead: str = "") -> Answer:
+    """The extractive Answer for selected quotes, or a refusal when there are none. `lead`: a first line that
+    answers by itself (who someone is, from the roster), kept even when no quote supports it."""
     if not quotes:
-        return refusal(query)
+        return Answer(answer=lead, refused=False, citations=[], speakers=query.speakers, episodes=query.episodes) \
+            if lead else refusal(query)
     citations = cite(order_for_reading(quotes), episodes, public_url)
-    return Answer(answer=compose(query, citations), refused=False, citations=citations,
+    return Answer(answer=compose(query, citations, lead), refused=False, citations=citations,
                   speakers=query.speakers, episodes=query.episodes)
 

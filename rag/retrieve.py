@@ -226,6 +226,11 @@ class Retriever:
                 lists["sparse"] = sparse  # after dense: fusion breaks ties in the order the lists come
         return reciprocal_rank_fusion(lists, self.rrf_k)[:k]
 
+    def chunks(self, speakers: list[str], episodes: list[str]) -> list[Chunk]:
+        """The indexed chunks of these speakers in these episodes (an empty list keeps all), in index order."""
+        index = self.sparse_index()
+        return [index.chunks[i] for i in np.flatnonzero(index.rows.mask(speakers, episodes))]
+
     def spellings(self, words: list[str]) -> dict[str, list[str]]:
         """For each word's token the corpus never uses, the corpus tokens one or two edits away (`SparseIndex.spellings`)."""
         index = self.sparse_index()

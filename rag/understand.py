@@ -41,6 +41,7 @@ FRAME_WORDS = {
     "episodes", "émissions", "deux", "two", "by", "for", "with", "from", "as", "at", "or", "ou", "dans", "par",
     "pour", "avec", "it", "its", "that", "this", "ces", "se", "sa", "son", "ses", "leur", "leurs", "t-il",
     "t-elle", "fait", "faire", "been", "be", "has", "have", "had", "not", "ne", "pas", "plus",
+    "introduce", "presentez moi", "presente moi", "presentez nous", "presentez", "presente", "sont", "etait",
 }
 # "the guests", "les invités": every guest, never the host (whose menu and questions name every subject).
 GUESTS = re.compile(r"\b(?:the guests|guests|the panel|panellists|panelists|les invités|invités|débriefeurs)\b",
@@ -48,6 +49,12 @@ GUESTS = re.compile(r"\b(?:the guests|guests|the panel|panellists|panelists|les 
 # "a-t-il répondu à Julien Pillot", "answered Julien Pillot": the person answered is who the question is not about.
 ADDRESSEE = re.compile(r"\b(?:répondu|répond|répondre|answered|answers|answer|replied to|replies to|responded to|"
                        r"reply to|respond to)\s+(?:à\s+|to\s+)?((?:[A-ZÀ-Ý][\w'’-]*\s*){1,3})")
+# "Who is X?", "What does X do?", "Qui est X ?", "Présentez-moi X": asked about a person, not about a topic.
+IDENTITY = re.compile(
+    r"^\s*(?:who\s+(?:is|was|are|were)\b|who['’]s\b|what\s+(?:does|did)\b.*\bdo\s*\??\s*$|tell\s+me\s+about\b|"
+    r"introduce\b|qui\s+(?:est|sont|était)\b|c['’]est\s+qui\b|que\s+fait\b|présente[zr]?(?:-moi|-nous)?\b)",
+    re.IGNORECASE,
+)
 PRONOUNS = {"she", "he", "her", "him", "his", "they", "them", "elle", "il", "lui", "ils", "elles", "leur"}
 FOLLOW_UP_OPENERS = ("and ", "et ", "what about", "how about", "also", "aussi", "et sur", "et pour", "and about")
 
@@ -93,6 +100,9 @@ class Query:
     # Names the question spells one way and the subtitles another: question token -> the corpus's tokens
     # (stemmed; "hexatrust" -> ["exatrust"]). Filled by the Assistant, which has the corpus vocabulary.
     spellings: dict[str, list[str]] = field(default_factory=dict)
+    # "Who is X?": the question asks who the people in `speakers` are, which their own turns do not say. Answered
+    # from the roster and the host's introduction of them (`rag.introductions`).
+    identity: bool = False
 
     @property
     def search_text(self) -> str:
@@ -112,9 +122,11 @@ def name_words(text: str) -> list[str]:
 
 def detect_language(text: str) -> str:
     """'fr' or 'en' from function words; French when in doubt (the corpus is French)."""
-    words = [w.lower() for w in WORD.findall(text)]
+    found = WORD.findall(text)
+    words = [w.lower() for w in found]
     en = sum(w in EN_WORDS for w in words)
-    fr = sum(w in FR_WORDS for w in words) + sum(1 for c in text if c in "éèêàçùâîôû")
+    # Accents count for French, except in names ("Tell me about Imène Kabouya" is English).
+    fr = sum(w in FR_WORDS for w in words) + sum(c in "éèêàçùâîôû" for w in found if not w[:1].isupper() for c in w)
     return "en" if en > fr else "fr"
 
 
@@ -374,9 +386,13 @@ def understand(
     language = detect_language(question)
     query = Query(question=question, topic=topic, language=language, speakers=speakers, episodes=episode_ids,
                   label=topic_label(question, topic, language), guests_only=guests_only)
+    asks_who = not topic and not guests_only and bool(IDENTITY.search(question))
     previous = [m.content for m in (history or []) if m.role == "user"]
     if previous:
         _carry_over(query, previous, people, episodes)
+    if asks_who and query.speakers:
+        # "Who is she?" takes the person from the conversation, not its topic.
+        query.identity, query.topic, query.label = True, "", ""
     return query
 
 

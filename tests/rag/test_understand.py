@@ -153,6 +153,39 @@ def test_a_new_full_question_does_not_inherit_anything() -> None:
     assert q.episodes == [] and "quantum" in q.topic
 
 
-@pytest.mark.parametrize(("text", "lang"), [("What did she say?", "en"), ("Qu'a-t-elle dit sur l'IA ?", "fr")])
+@pytest.mark.parametrize(("text", "lang"), [("What did she say?", "en"), ("Qu'a-t-elle dit sur l'IA ?", "fr"),
+                                            ("Tell me about Imène Kabouya", "en"),  # a name's accents are not French
+                                            ("Qui est Imène Kabouya ?", "fr")])
 def test_language_detection(text: str, lang: str) -> None:
     assert detect_language(text) == lang
+
+
+@pytest.mark.parametrize(
+    ("question", "speakers"),
+    [
+        ("Who is Dorothée Decrop?", ["Dorothée Decrop"]),
+        ("Qui est Julien Pillot ?", ["Julien Pillot"]),
+        ("What does Eric Haddad do?", ["Eric Haddad"]),
+        ("Who is the lawyer?", ["Louis Soris", "Audrey Maurel"]),
+        ("Présentez-moi Alain Staron", ["Alain Staron"]),
+    ],
+)
+def test_who_is_x_asks_about_the_person_not_their_turns(question: str, speakers: list[str]) -> None:
+    q = understand(question, PEOPLE, EPISODES)
+    assert q.identity and sorted(q.speakers) == sorted(speakers) and q.topic == ""
+
+
+@pytest.mark.parametrize("question", [
+    "Who is the president of NumSpot?",  # nobody named: a fact to search for
+    "What did Julien Pillot say about public procurement?",
+    "Qui est responsable du guide de la DGE selon Julien Pillot ?",  # a topic besides the person
+    "What does Eric Haddad do about sovereignty?",
+])
+def test_other_questions_are_not_identity_questions(question: str) -> None:
+    assert not understand(question, PEOPLE, EPISODES).identity
+
+
+def test_who_is_she_takes_the_person_from_the_conversation_and_not_its_topic() -> None:
+    history = [Message("user", "What did Audrey Maurel say about data centers?")]
+    q = understand("Who is she?", PEOPLE, EPISODES, history=history)
+    assert q.identity and q.speakers == ["Audrey Maurel"] and q.topic == ""

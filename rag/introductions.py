@@ -1,0 +1,88 @@
+""""Who is X?": the episode description's words for a person, and the host introducing them on air.
+
+A named person usually means "search their turns", but their own turns say what they think, not who they are.
+Who they are is in the episode's description line (the roster: role, affiliation) and in what the host says
+when she introduces them ("Vous êtes la déléguée générale d'Exatrust...") or thanks them at the end. So an
+identity question is answered with a lead built from the roster and, per episode, the host's window that
+names most of the person's name, role and affiliation words, cited like any other quote.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ingest.models import Chunk, EpisodeMeta, Person
+from rag.extractive import Quote, overlap, to_sentences, windows
+from rag.sparse import tokenize
+from rag.understand import Query
+
+# What a name word counts for against a role or affiliation word when looking for a person's introduction.
+NAME_WEIGHT = 0.5
+# Dates a lead lists before it summarises them as a range.
+MAX_LISTED_DATES = 3
+
+
+def people_asked_about(query: Query, episodes: list[EpisodeMeta]) -> list[tuple[Person, list[EpisodeMeta]]]:
+    """Each person the question names, with the episodes (of its filter, if any) whose roster has them, newest
+    first; people on no such roster are left out."""
+    wanted = set(query.episodes)
+    out = []
+    for name in query.speakers:
+        found = [(p, e) for e in episodes if not wanted or e.episode_id in wanted for p in e.roster if p.name == name]
+        if found:
+            found.sort(key=lambda pe: pe[1].date or date.min, reverse=True)
+            out.append((found[0][0], [e for _, e in found]))
+    return out
+
+
+def introduction(person: Person, host_chunks: list[Chunk], spellings: dict[str, list[str]]) -> Quote | None:
+    """The host's window (widened to sentences) that says most about who `person` is: their role and affiliation
+    words, and at half weight their name (said alone in greetings: "Bonjour Marc."). That is their introduction,
+    or the thanks at the end, which restate them. Earliest on ties; None when no window says any of it.
+    `host_chunks`: the host's chunks of one episode; `spellings`: the corpus's own spellings of those words
+    (`SparseIndex.spellings`: "Hexatrust" is subtitled "Exatrust")."""
+    name = set(tokenize([person.name])[0])
+    about = set(tokenize([f"{person.role} {person.affiliation}"])[0]) - name
+    best: Quote | None = None
+    for chunk in sorted(host_chunks, key=lambda c: c.first_line):
+        for window in windows(chunk):
+            window.overlap = NAME_WEIGHT * len(name) * overlap(name, window.text, None, spellings) + \
+                len(about) * overlap(about, window.text, None, spellings)
+            if window.overlap > 0 and (best is None or window.overlap > best.overlap):
+                best = window
+    return to_sentences(best) if best is not None else None
+
+
+def lead(query: Query, people: list[tuple[Person, list[EpisodeMeta]]]) -> str:
+    """One sentence per person, from the roster, in the question's language: who they are and where they appear.
+    (No pronoun and no gendered word: the roster does not say which to use.)"""
+    fr = query.language == "fr"
+    sentences = []
+    for person, episodes in people:
+        facts = ", ".join(x for x in (person.role, person.affiliation) if x)
+        who = f"{person.name} ({facts})" if facts else person.name
+        where = _episodes(sorted(e.date.isoformat() for e in episodes if e.date), len(episodes), fr)
+        if person.is_host:
+            sentences.append(f"{who} anime {where}." if fr else f"{who} hosts {where}.")
+        elif fr:
+            # "à les épisodes" contracts to "aux épisodes".
+            sentences.append(f"{who} participe {'aux' + where[3:] if where.startswith('les ') else 'à ' + where}.")
+        else:
+            sentences.append(f"{who} is a guest in {where}.")
+    if not sentences:
+        return ""
+    return ("D'après la description de l'épisode, " if fr else "According to the episode description, ") + \
+        " ".join(sentences)
+
+
+def _episodes(dates: list[str], count: int, fr: bool) -> str:
+    """"the 2025-06-19 episode", "les épisodes du 2025-06-19 et 2025-12-11", "12 episodes, from ... to ..."."""
+    if len(dates) == 1 and count == 1:
+        return f"l'épisode du {dates[0]}" if fr else f"the {dates[0]} episode"
+    if 1 < len(dates) == count <= MAX_LISTED_DATES:
+        listed = ", ".join(dates[:-1]) + (" et " if fr else " and ") + dates[-1]
+        return f"les épisodes du {listed}" if fr else f"the {listed} episodes"
+    if dates:
+        return (f"{count} épisodes, du {dates[0]} au {dates[-1]}" if fr else
+                f"{count} episodes, from {dates[0]} to {dates[-1]}")
+    return f"{count} épisode(s)" if fr else f"{count} episode(s)"

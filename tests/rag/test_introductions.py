@@ -1,0 +1,44 @@
+"""'Who is X?' over both real episodes: the roster's words for them, and the host introducing them, cited."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.assistant import Assistant
+
+HOST = "Delphine Sabattier"
+
+
+@pytest.mark.parametrize(("question", "facts", "episode", "said"), [
+    # Marc Kaplan joins remotely at 01:35; the host then says what he does (01:39-01:50).
+    ("What does Marc Kaplan do?", "Marc Kaplan (dirigeant et fondateur, VeriQloud) is a guest in the 2025-06-19 episode",
+     "smart-tech-2025-06-19", "dirigeant fondateur"),
+    ("Qui est Eric Haddad ?", "Eric Haddad (président exécutif, NumSpot) participe à l'épisode du 2025-12-11",
+     "smart-tech-2025-12-11", "président exécutif de NumSpot"),
+    ("Who is Julien Pillot?", "Julien Pillot (Consultant, Enseignant-chercheur en économie, Inseec - Groupe Omnes "
+     "Education) is a guest in the 2025-12-11 episode", "smart-tech-2025-12-11", "chercheur en économie"),
+])
+def test_who_is_x_answers_from_the_roster_and_cites_the_host_introducing_them(
+        assistant: Assistant, question: str, facts: str, episode: str, said: str) -> None:
+    answer = assistant.ask(question)
+    assert not answer.refused
+    assert facts in answer.answer.splitlines()[0]
+    [citation] = answer.citations
+    # The host's words, credited to the host: never the guest's own turns.
+    assert citation.speaker == HOST and citation.episode_id == episode
+    assert said in citation.quote and citation.start < 120  # the opening minutes, where guests are introduced
+
+
+def test_who_is_the_lawyer_introduces_both_lawyers(assistant: Assistant) -> None:
+    answer = assistant.ask("Who is the lawyer?")
+    lead = answer.answer.splitlines()[0]
+    assert "Louis Soris (avocat et fondateur, cabinet Soris Avocats)" in lead and "Audrey Maurel (Avocate)" in lead
+    assert {c.episode_id for c in answer.citations} == {"smart-tech-2025-06-19", "smart-tech-2025-12-11"}
+    assert all(c.speaker == HOST and ("Sorris" in c.quote or "Morel" in c.quote) for c in answer.citations)
+
+
+def test_someone_on_no_roster_of_the_episode_asked_about_is_a_refusal(assistant: Assistant) -> None:
+    answer = assistant.ask("Who is Marc Kaplan?", filters=None)
+    assert not answer.refused
+    answer = assistant.ask("Qui est Marc Kaplan dans l'épisode du 11 décembre ?")
+    assert answer.refused and answer.citations == []
