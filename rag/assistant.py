@@ -16,7 +16,7 @@ from rag.extractive import Thresholds
 from rag.indexer import Indexer
 from rag.retrieve import Ranked, Retriever
 from rag.settings import Settings
-from rag.store import ChromaStore, VectorStore, writer_lock
+from rag.store import ChromaStore, Hit, VectorStore, writer_lock
 from rag.types import (
     Answer,
     EpisodeDetail,
@@ -108,8 +108,13 @@ class Assistant:
         return query
 
     def retrieve(self, query: Query) -> list[Ranked]:
-        """Fused retrieval results for a resolved query (the evals call this too)."""
+        """Fused retrieval results for a resolved query (the evals call this too). For "who is X?", the chunks of
+        the host's introductions the answer quotes, in its order."""
         self._refresh_catalog()
+        if query.identity:
+            found = self._introductions(query)
+            return [Ranked(hit=Hit(chunk=q.chunk, score=q.overlap), fused=1.0 / (1 + rank), sources={"roster"})
+                    for rank, q in enumerate(found)]
         return self.retriever.retrieve(query.search_text, query.speakers, query.episodes, self.settings.top_k,
                                        query.expansions, [v for found in query.spellings.values() for v in found])
 
@@ -130,10 +135,11 @@ class Assistant:
         _, metas, _ = self._catalog_views()
         quotes = []
         for person, episodes in introductions.people_asked_about(query, metas):
-            spellings = self.retriever.spellings(name_words(f"{person.name} {person.affiliation}"))
+            spellings = self.retriever.spellings(name_words(f"{person.name} {person.affiliation} {query.label}"))
             for meta in episodes[: self.thresholds.max_citations]:
                 hosts = [p.name for p in meta.roster if p.is_host]
-                found = introductions.introduction(person, self.retriever.chunks(hosts, [meta.episode_id]), spellings)
+                found = introductions.introduction(person, self.retriever.chunks(hosts, [meta.episode_id]), spellings,
+                                                   query.label)
                 if found is not None:
                     quotes.append(found)
         return quotes[: self.thresholds.max_citations]

@@ -272,7 +272,7 @@ def compose(query: Query, citations: list[Citation], lead: str = "") -> str:
 def _lead(query: Query, citations: list[Citation]) -> str:
     speakers = list(dict.fromkeys(c.speaker for c in citations))
     episodes = list(dict.fromkeys(c.date or c.episode_title for c in citations))
-    # The asker's own words for the topic, or none: a residue of keywords ("est-ce change chez NumSpot") reads
+    # The asker's own words for the topic, or none: a residue of keywords ("change chez NumSpot") reads
     # worse than no topic at all.
     topic = query.label
     fr = query.language == "fr"

@@ -35,19 +35,21 @@ def people_asked_about(query: Query, episodes: list[EpisodeMeta]) -> list[tuple[
     return out
 
 
-def introduction(person: Person, host_chunks: list[Chunk], spellings: dict[str, list[str]]) -> Quote | None:
+def introduction(person: Person, host_chunks: list[Chunk], spellings: dict[str, list[str]], about: str = ""
+                 ) -> Quote | None:
     """The host's window (widened to sentences) that says most about who `person` is: their role and affiliation
     words, and at half weight their name (said alone in greetings: "Bonjour Marc."). That is their introduction,
-    or the thanks at the end, which restate them. Earliest on ties; None when no window says any of it.
+    or the thanks at the end, which restate them. With `about` (an organisation asked about: "Hexatrust"), the
+    window that says most of its words instead. Earliest on ties; None when no window says any of it.
     `host_chunks`: the host's chunks of one episode; `spellings`: the corpus's own spellings of those words
     (`SparseIndex.spellings`: "Hexatrust" is subtitled "Exatrust")."""
-    name = set(tokenize([person.name])[0])
-    about = set(tokenize([f"{person.role} {person.affiliation}"])[0]) - name
+    name = set() if about else set(tokenize([person.name])[0])
+    wanted = set(tokenize([about or f"{person.role} {person.affiliation}"])[0]) - name
     best: Quote | None = None
     for chunk in sorted(host_chunks, key=lambda c: c.first_line):
         for window in windows(chunk):
             window.overlap = NAME_WEIGHT * len(name) * overlap(name, window.text, None, spellings) + \
-                len(about) * overlap(about, window.text, None, spellings)
+                len(wanted) * overlap(wanted, window.text, None, spellings)
             if window.overlap > 0 and (best is None or window.overlap > best.overlap):
                 best = window
     return to_sentences(best) if best is not None else None
@@ -57,6 +59,8 @@ def lead(query: Query, people: list[tuple[Person, list[EpisodeMeta]]]) -> str:
     """One sentence per person, from the roster, in the question's language: who they are and where they appear.
     (No pronoun and no gendered word: the roster does not say which to use.)"""
     fr = query.language == "fr"
+    if query.label and people:
+        return _organisation_lead(query.label, people, fr)
     sentences = []
     for person, episodes in people:
         facts = ", ".join(x for x in (person.role, person.affiliation) if x)
@@ -73,6 +77,21 @@ def lead(query: Query, people: list[tuple[Person, list[EpisodeMeta]]]) -> str:
         return ""
     return ("D'après la description de l'épisode, " if fr else "According to the episode description, ") + \
         " ".join(sentences)
+
+
+def _organisation_lead(organisation: str, people: list[tuple[Person, list[EpisodeMeta]]], fr: bool) -> str:
+    """"Hexatrust is the organisation of Dorothée Decrop (déléguée générale), a guest in the 2025-06-19 episode."."""
+    members = []
+    for person, episodes in people:
+        where = _episodes(sorted(e.date.isoformat() for e in episodes if e.date), len(episodes), fr)
+        role = f" ({person.role})" if person.role else ""
+        if fr:
+            members.append(f"{person.name}{role}, qui participe {'aux' + where[3:] if where.startswith('les ') else 'à ' + where}")
+        else:
+            members.append(f"{person.name}{role}, a guest in {where}")
+    if fr:
+        return f"D'après la description de l'épisode, {organisation} est la structure de " + " ; et de ".join(members) + "."
+    return f"According to the episode description, {organisation} is the organisation of " + "; and of ".join(members) + "."
 
 
 def _episodes(dates: list[str], count: int, fr: bool) -> str:

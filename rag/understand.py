@@ -24,8 +24,9 @@ EN_WORDS = {"what", "did", "does", "say", "said", "about", "the", "who", "which"
 FR_WORDS = {"qu", "que", "quoi", "dit", "sur", "le", "la", "les", "des", "du", "est", "et", "qui", "pense", "parlé",
             "elle", "il", "a", "t", "de", "quel", "quelle", "pourquoi", "comment", "épisode", "émission", "ont"}
 
-# Words that frame a question rather than name its topic.
-FRAME_WORDS = {
+# Words that frame a question rather than name its topic. Compared folded (`fold`: "invités" -> "invites",
+# "est-ce" -> "est ce"), as the question's words are.
+FRAME_WORDS = frozenset(fold(w) for w in {
     "what", "did", "does", "do", "say", "said", "says", "about", "the", "who", "whom", "which", "how", "is", "are",
     "was", "were", "think", "thinks", "thought", "of", "on", "in", "talk", "talked", "mention", "mentioned", "tell",
     "me", "and", "also", "else", "episode", "show", "there", "anything", "something", "according", "to", "view",
@@ -41,8 +42,8 @@ FRAME_WORDS = {
     "episodes", "émissions", "deux", "two", "by", "for", "with", "from", "as", "at", "or", "ou", "dans", "par",
     "pour", "avec", "it", "its", "that", "this", "ces", "se", "sa", "son", "ses", "leur", "leurs", "t-il",
     "t-elle", "fait", "faire", "been", "be", "has", "have", "had", "not", "ne", "pas", "plus",
-    "introduce", "presentez moi", "presente moi", "presentez nous", "presentez", "presente", "sont", "etait",
-}
+    "introduce", "présentez-moi", "présente-moi", "présentez-nous", "présentez", "présente", "sont", "était",
+})
 # "the guests", "les invités": every guest, never the host (whose menu and questions name every subject).
 GUESTS = re.compile(r"\b(?:the guests|guests|the panel|panellists|panelists|les invités|invités|débriefeurs)\b",
                     re.IGNORECASE)
@@ -55,6 +56,10 @@ IDENTITY = re.compile(
     r"introduce\b|qui\s+(?:est|sont|était)\b|c['’]est\s+qui\b|que\s+fait\b|présente[zr]?(?:-moi|-nous)?\b)",
     re.IGNORECASE,
 )
+# "What is Hexatrust?", "Qu'est-ce que Wavestone ?": asked about an organisation, answered like a person when the
+# roster names it as someone's affiliation.
+WHAT_IS = re.compile(r"^\s*(?:what\s+(?:is|was|are)\b|what['’]s\b|tell\s+me\s+about\b|qu['’]est[- ]ce\s+qu[e'’]|"
+                     r"c['’]est\s+quoi\b)", re.IGNORECASE)
 PRONOUNS = {"she", "he", "her", "him", "his", "they", "them", "elle", "il", "lui", "ils", "elles", "leur"}
 FOLLOW_UP_OPENERS = ("and ", "et ", "what about", "how about", "also", "aussi", "et sur", "et pour", "and about")
 
@@ -92,7 +97,7 @@ class Query:
     # French corpus phrases equivalent to an English question's topic (see rag.crosslingual).
     expansions: list[str] = field(default_factory=list)
     # How an answer names the topic, in the asker's own words ("public procurement", "la commande publique");
-    # "" when the topic is only a residue of keywords that would read badly quoted ("est-ce change chez NumSpot").
+    # "" when the topic is only a residue of keywords that would read badly quoted ("change chez NumSpot").
     label: str = ""
     # The question asks about "the guests" as a group: `speakers` holds every guest, and the answer treats the
     # search as a wide one (the evidence bar of an unfiltered search, not of one person's turns).
@@ -130,6 +135,8 @@ def detect_language(text: str) -> str:
     return "en" if en > fr else "fr"
 
 
+# How close (rapidfuzz ratio) a word of a question must be to a word of someone's affiliation to name it.
+AFFILIATION_MATCH = 85
 # Mention scores a Roster remembers (a few hundred bytes each) before it starts again.
 MEMO_SIZE = 20000
 
@@ -153,6 +160,7 @@ class Roster:
             fold(a) for p in self.people for a in p.aliases}
         self._role_text = [fold(p.role + " " + p.affiliation) for p in self.people]
         self._role_words = [fold(p.role).split() for p in self.people]
+        self._affiliation_words = [fold(p.affiliation).split() for p in self.people]
         # Mentions recur from question to question ('What did', 'Julien Pillot', 'the lawyer').
         self._memo: dict[str, list[float]] = {}
         # Every first and last name part, with its sound key: a new word is scored against all of them at once.
@@ -203,6 +211,13 @@ class Roster:
         scores = {part: _word_score(word, part, (sound, part_sound)) for part, part_sound in self._parts.items()}
         self._word_memo[word] = scores
         return scores
+
+    def by_affiliation(self, text: str) -> list[str]:
+        """The people whose roster affiliation `text` names: each of its words is (nearly: 'Exatrust') one of the
+        affiliation's words. By canonical name; empty when `text` names no affiliation."""
+        asked = fold(text).split()
+        return [p.name for p, words in zip(self.people, self._affiliation_words, strict=True)
+                if asked and words and all(max(fuzz.ratio(a, w) for w in words) >= AFFILIATION_MATCH for a in asked)]
 
     def by_role(self, word: str) -> list[str]:
         """The people a role word ('lawyer', "l'avocate", 'the host') names, by canonical name."""
@@ -387,12 +402,18 @@ def understand(
     query = Query(question=question, topic=topic, language=language, speakers=speakers, episodes=episode_ids,
                   label=topic_label(question, topic, language), guests_only=guests_only)
     asks_who = not topic and not guests_only and bool(IDENTITY.search(question))
+    # Organisations are proper nouns: "What is education?" is not about a guest's school.
+    affiliated = people.by_affiliation(topic) if topic and not speakers and WHAT_IS.search(question) \
+        and len(name_words(topic)) == len(topic.split()) else []
     previous = [m.content for m in (history or []) if m.role == "user"]
-    if previous:
+    if previous and not affiliated:
         _carry_over(query, previous, people, episodes)
     if asks_who and query.speakers:
         # "Who is she?" takes the person from the conversation, not its topic.
         query.identity, query.topic, query.label = True, "", ""
+    elif affiliated:
+        # "What is Hexatrust?": the people the roster says work there, and the organisation as the topic.
+        query.identity, query.speakers, query.label = True, affiliated, topic
     return query
 
 

@@ -59,9 +59,10 @@ def test_a_french_question_gets_a_french_lead(assistant: Assistant) -> None:
 
 
 def test_leads_and_refusals_never_quote_a_keyword_residue(assistant: Assistant) -> None:
-    # Without "sur"/"about", the topic is what is left of the question's words ("est-ce change chez NumSpot"):
-    # the lead then names the speaker and episode only, and a refusal quotes the whole question.
-    answer = assistant.ask("Qu'est-ce qui change chez NumSpot selon Eric Haddad ?")
+    # Without "sur"/"about", the topic is what is left of the question's words ("positionne-t-il NumSpot face
+    # hyperscalers américains"): the lead then names the speaker and episode only, and a refusal quotes the whole
+    # question.
+    answer = assistant.ask("Comment Eric Haddad positionne-t-il NumSpot face aux hyperscalers américains ?")
     assert not answer.refused
     assert answer.answer.splitlines()[0] == "Ce qu'a dit Eric Haddad dans l'épisode du 2025-12-11 :"
     refused = assistant.ask("Quelle est la recette de la tarte tatin ?")

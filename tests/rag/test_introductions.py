@@ -42,3 +42,25 @@ def test_someone_on_no_roster_of_the_episode_asked_about_is_a_refusal(assistant:
     assert not answer.refused
     answer = assistant.ask("Qui est Marc Kaplan dans l'épisode du 11 décembre ?")
     assert answer.refused and answer.citations == []
+
+
+@pytest.mark.parametrize(("question", "lead", "said"), [
+    ("What is Hexatrust?", "Hexatrust is the organisation of Dorothée Decrop (déléguée générale)",
+     "groupement des champions français"),  # the subtitles spell it "Exatrust"
+    ("Qu'est-ce que NumSpot ?", "NumSpot est la structure de Eric Haddad (président exécutif)", "co-entreprise"),
+])
+def test_what_is_an_organisation_on_the_roster_cites_the_host_describing_it(
+        assistant: Assistant, question: str, lead: str, said: str) -> None:
+    answer = assistant.ask(question)
+    assert lead in answer.answer.splitlines()[0]
+    [citation] = answer.citations
+    assert citation.speaker == HOST and said in citation.quote
+
+
+def test_retrieval_for_an_identity_question_is_what_the_answer_quotes(assistant: Assistant) -> None:
+    query = assistant.understand("Who is Marc Kaplan?")
+    ranked = assistant.retrieve(query)
+    answer = assistant.ask("Who is Marc Kaplan?")
+    assert [(r.hit.chunk.episode_id, r.hit.chunk.first_line) for r in ranked][:1] == \
+        [(c.episode_id, next(r.hit.chunk.first_line for r in ranked)) for c in answer.citations]
+    assert all(r.hit.chunk.speaker == HOST for r in ranked)

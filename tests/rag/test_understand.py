@@ -189,3 +189,23 @@ def test_who_is_she_takes_the_person_from_the_conversation_and_not_its_topic() -
     history = [Message("user", "What did Audrey Maurel say about data centers?")]
     q = understand("Who is she?", PEOPLE, EPISODES, history=history)
     assert q.identity and q.speakers == ["Audrey Maurel"] and q.topic == ""
+
+
+@pytest.mark.parametrize(("question", "speakers"), [
+    ("What is Wavestone?", ["Imène Kabouya"]),
+    ("Qu'est-ce que Hexatrust ?", []),  # not on this test roster's affiliations
+    ("What is the DSA?", []),
+    ("What is Wavestone's strategy?", []),  # a topic besides the organisation: searched as usual
+])
+def test_what_is_an_affiliation_asks_who_works_there(question: str, speakers: list[str]) -> None:
+    q = understand(question, PEOPLE, EPISODES)
+    assert q.identity == bool(speakers) and q.speakers == speakers
+
+
+@pytest.mark.parametrize(("question", "topic"), [
+    ("Qu'ont dit les invités de l'émission sur la radio ?", "radio"),  # accented frame words are frame words
+    ("Comment Eric Haddad a-t-il parlé de souveraineté ?", "souveraineté"),  # so are hyphenated ones
+    ("Qu'est-ce qui change chez NumSpot ?", "change chez NumSpot"),
+])
+def test_frame_words_are_dropped_from_the_topic_however_they_are_spelled(question: str, topic: str) -> None:
+    assert understand(question, PEOPLE, EPISODES).topic == topic
