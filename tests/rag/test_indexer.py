@@ -28,6 +28,18 @@ def _raw_chunk_count(assistant: Assistant) -> int:
     return assistant.store._chunks.count()  # type: ignore[attr-defined]
 
 
+def _process(index: Path) -> Assistant:
+    """An Assistant of its own over `index`, as another process (the UI, the CLI) would open it."""
+    return Assistant(Settings(index_dir=index, _env_file=None))  # type: ignore[call-arg]
+
+
+def _december_copy(tmp_path: Path) -> Path:
+    december = tmp_path / "more" / DECEMBER.name
+    december.parent.mkdir()
+    shutil.copyfile(DECEMBER, december)
+    return december
+
+
 def test_ingesting_the_same_file_twice_is_a_no_op(fresh_assistant: Assistant, june_copy: Path) -> None:
     first = fresh_assistant.ingest([june_copy])
     count = _raw_chunk_count(fresh_assistant)
@@ -166,16 +178,13 @@ def test_an_ingest_keeps_what_another_process_ingested_since_it_last_read_the_ca
     tmp_path: Path, june_copy: Path
 ) -> None:
     index = tmp_path / "index"
-    ui = Assistant(Settings(index_dir=index, _env_file=None))  # type: ignore[call-arg]
+    ui = _process(index)
     ui.ingest([june_copy])
     assert [e.episode_id for e in ui.episodes()] == ["smart-tech-2025-06-19"]  # the UI's catalog is now cached
 
     # Meanwhile another process (the CLI) ingests a new episode into the same index.
-    december = tmp_path / "more" / DECEMBER.name
-    december.parent.mkdir()
-    shutil.copyfile(DECEMBER, december)
-    cli = Assistant(Settings(index_dir=index, _env_file=None))  # type: ignore[call-arg]
-    [added] = cli.ingest([december])
+    cli = _process(index)
+    [added] = cli.ingest([_december_copy(tmp_path)])
     december_chunks = sum(c.episode_id == "smart-tech-2025-12-11" for c in cli.store.chunks())
 
     # The UI ingests again: its sweep must not take the CLI's fresh chunks for an interrupted ingest's orphans.
@@ -190,19 +199,16 @@ def test_a_reader_rereads_the_catalog_only_when_another_process_has_written(
     tmp_path: Path, june_copy: Path
 ) -> None:
     index = tmp_path / "index"
-    writer = Assistant(Settings(index_dir=index, _env_file=None))  # type: ignore[call-arg]
+    writer = _process(index)
     writer.ingest([june_copy])
-    reader = Assistant(Settings(index_dir=index, _env_file=None))  # type: ignore[call-arg]
+    reader = _process(index)
     cached = reader.store.catalog()
 
     # Nothing written since: a refresh keeps the catalog it has (re-reading 1,000 episodes costs ~0.3 s).
     reader.store.refresh()  # type: ignore[attr-defined]
     assert reader.store.catalog() is cached
 
-    december = tmp_path / "more" / DECEMBER.name
-    december.parent.mkdir()
-    shutil.copyfile(DECEMBER, december)
-    writer.ingest([december])
+    writer.ingest([_december_copy(tmp_path)])
     reader.store.refresh()  # type: ignore[attr-defined]
     assert set(reader.store.catalog()) == {"smart-tech-2025-06-19", "smart-tech-2025-12-11"}
 
@@ -213,7 +219,7 @@ def test_a_reader_rereads_the_catalog_only_when_another_process_has_written(
 
 def test_an_ingest_waits_while_another_process_is_writing_the_index(tmp_path: Path, june_copy: Path) -> None:
     index = tmp_path / "index"
-    assistant = Assistant(Settings(index_dir=index, _env_file=None))  # type: ignore[call-arg]
+    assistant = _process(index)
     # Another process holds the writer lock, as its own ingest would.
     holder = subprocess.Popen(
         [sys.executable, "-c", "import fcntl, sys; f = open(sys.argv[1], 'a+b'); fcntl.flock(f, fcntl.LOCK_EX); "
