@@ -83,9 +83,9 @@ class Assistant:
         """Text deltas as the answer is written, then the final Answer (authoritative: it replaces the deltas)."""
         query = self.understand(question, filters, history)
         quotes = self.evidence(query)
-        _, metas, _ = self._catalog_views()
+        by_id, metas, _ = self._catalog_views()
         lead = introductions.lead(query, introductions.people_asked_about(query, metas)) if query.identity else ""
-        offline = extractive.answer(query, quotes, self._episode_metas(), self.settings.public_url, lead)
+        offline = extractive.answer(query, quotes, by_id, self.settings.public_url, lead)
         # Nothing to cite (an identity answer from the roster alone): no model can add a grounded word.
         if offline.refused or self._chat is None or not offline.citations:
             yield offline.answer
@@ -121,6 +121,7 @@ class Assistant:
     def evidence(self, query: Query) -> list[extractive.Quote]:
         """The quotes that support an answer, best first; empty when the transcripts do not answer."""
         if query.identity:
+            self._refresh_catalog()
             return self._introductions(query)
         ranked = self.retrieve(query)
         # Quote windows are embedded in small batches: on one BLAS thread, as retrieval does (rag/blas.py). With
@@ -131,7 +132,6 @@ class Assistant:
 
     def _introductions(self, query: Query) -> list[extractive.Quote]:
         """For "who is X?": per person and episode (newest first), the host's window that introduces them."""
-        self._refresh_catalog()
         _, metas, _ = self._catalog_views()
         quotes = []
         for person, episodes in introductions.people_asked_about(query, metas):

@@ -69,8 +69,7 @@ def lead(query: Query, people: list[tuple[Person, list[EpisodeMeta]]]) -> str:
         if person.is_host:
             sentences.append(f"{who} anime {where}." if fr else f"{who} hosts {where}.")
         elif fr:
-            # "à les épisodes" contracts to "aux épisodes".
-            sentences.append(f"{who} participe {'aux' + where[3:] if where.startswith('les ') else 'à ' + where}.")
+            sentences.append(f"{who} participe {_fr_to(where)}.")
         else:
             sentences.append(f"{who} is a guest in {where}.")
     if not sentences:
@@ -85,13 +84,21 @@ def _organisation_lead(organisation: str, people: list[tuple[Person, list[Episod
     for person, episodes in people:
         where = _episodes(sorted(e.date.isoformat() for e in episodes if e.date), len(episodes), fr)
         role = f" ({person.role})" if person.role else ""
-        if fr:
-            members.append(f"{person.name}{role}, qui participe {'aux' + where[3:] if where.startswith('les ') else 'à ' + where}")
-        else:
-            members.append(f"{person.name}{role}, a guest in {where}")
+        members.append(f"{_fr_of(person.name)}{role}, qui participe {_fr_to(where)}" if fr else
+                       f"{person.name}{role}, a guest in {where}")
     if fr:
-        return f"D'après la description de l'épisode, {organisation} est la structure de " + " ; et de ".join(members) + "."
-    return f"According to the episode description, {organisation} is the organisation of " + "; and of ".join(members) + "."
+        return f"D'après la description de l'épisode, {organisation} est la structure {' ; et '.join(members)}."
+    return f"According to the episode description, {organisation} is the organisation of {'; and of '.join(members)}."
+
+
+def _fr_of(name: str) -> str:
+    """"de" before a name, elided before a vowel: "de Marc Kaplan", "d'Imène Kabouya"."""
+    return f"d'{name}" if name[:1].lower() in "aeiouyàâéèêëîïôöùûü" else f"de {name}"
+
+
+def _fr_to(where: str) -> str:
+    """"à" before an episode phrase: "à l'épisode du ...", "aux épisodes du ..." ("à les" contracts)."""
+    return "aux" + where[3:] if where.startswith("les ") else "à " + where
 
 
 def _episodes(dates: list[str], count: int, fr: bool) -> str:

@@ -47,7 +47,7 @@ def test_someone_on_no_roster_of_the_episode_asked_about_is_a_refusal(assistant:
 @pytest.mark.parametrize(("question", "lead", "said"), [
     ("What is Hexatrust?", "Hexatrust is the organisation of Dorothée Decrop (déléguée générale)",
      "groupement des champions français"),  # the subtitles spell it "Exatrust"
-    ("Qu'est-ce que NumSpot ?", "NumSpot est la structure de Eric Haddad (président exécutif)", "co-entreprise"),
+    ("Qu'est-ce que NumSpot ?", "NumSpot est la structure d'Eric Haddad (président exécutif)", "co-entreprise"),
 ])
 def test_what_is_an_organisation_on_the_roster_cites_the_host_describing_it(
         assistant: Assistant, question: str, lead: str, said: str) -> None:
