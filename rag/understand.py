@@ -105,8 +105,9 @@ class Query:
     # Names the question spells one way and the subtitles another: question token -> the corpus's tokens
     # (stemmed; "hexatrust" -> ["exatrust"]). Filled by the Assistant, which has the corpus vocabulary.
     spellings: dict[str, list[str]] = field(default_factory=dict)
-    # "Who is X?": the question asks who the people in `speakers` are, which their own turns do not say. Answered
-    # from the roster and the host's introduction of them (`rag.introductions`).
+    # "Who is X?": the question asks who the people in `speakers` are, which their own turns do not say; or, with a
+    # `label` ("What is Hexatrust?"), what the organisation they belong to is. Answered from the roster and the
+    # host's introduction of them (`rag.introductions`).
     identity: bool = False
 
     @property
