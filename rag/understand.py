@@ -43,6 +43,7 @@ FRAME_WORDS = frozenset(fold(w) for w in {
     "pour", "avec", "it", "its", "that", "this", "ces", "se", "sa", "son", "ses", "leur", "leurs", "t-il",
     "t-elle", "fait", "faire", "been", "be", "has", "have", "had", "not", "ne", "pas", "plus",
     "introduce", "présentez-moi", "présente-moi", "présentez-nous", "présentez", "présente", "sont", "était",
+    "est-il", "est-elle", "sont-ils", "sont-elles", "était-il", "était-elle",
 })
 # "the guests", "les invités": every guest, never the host (whose menu and questions name every subject).
 GUESTS = re.compile(r"\b(?:the guests|guests|the panel|panellists|panelists|les invités|invités|débriefeurs)\b",
@@ -51,14 +52,15 @@ GUESTS = re.compile(r"\b(?:the guests|guests|the panel|panellists|panelists|les 
 ADDRESSEE = re.compile(r"\b(?:répondu|répond|répondre|answered|answers|answer|replied to|replies to|responded to|"
                        r"reply to|respond to)\s+(?:à\s+|to\s+)?((?:[A-ZÀ-Ý][\w'’-]*\s*){1,3})")
 # "Who is X?", "What does X do?", "Qui est X ?", "Présentez-moi X": asked about a person, not about a topic.
+_OPENER = r"^\s*(?:(?:and|et|so|alors|ok|okay)\b[\s,]*)?"  # "and who is she?" in a conversation
 IDENTITY = re.compile(
-    r"^\s*(?:who\s+(?:is|was|are|were)\b|who['’]s\b|what\s+(?:does|did)\b.*\bdo\s*\??\s*$|tell\s+me\s+about\b|"
+    _OPENER + r"(?:who\s+(?:is|was|are|were)\b|who['’]s\b|what\s+(?:does|did)\b.*\bdo\s*\??\s*$|tell\s+me\s+about\b|"
     r"introduce\b|qui\s+(?:est|sont|était)\b|c['’]est\s+qui\b|que\s+fait\b|présente[zr]?(?:-moi|-nous)?\b)",
     re.IGNORECASE,
 )
 # "What is Hexatrust?", "Qu'est-ce que Wavestone ?": asked about an organisation, answered like a person when the
 # roster names it as someone's affiliation.
-WHAT_IS = re.compile(r"^\s*(?:what\s+(?:is|was|are)\b|what['’]s\b|tell\s+me\s+about\b|qu['’]est[- ]ce\s+qu[e'’]|"
+WHAT_IS = re.compile(_OPENER + r"(?:what\s+(?:is|was|are)\b|what['’]s\b|tell\s+me\s+about\b|qu['’]est[- ]ce\s+qu[e'’]|"
                      r"c['’]est\s+quoi\b)", re.IGNORECASE)
 PRONOUNS = {"she", "he", "her", "him", "his", "they", "them", "elle", "il", "lui", "ils", "elles", "leur"}
 FOLLOW_UP_OPENERS = ("and ", "et ", "what about", "how about", "also", "aussi", "et sur", "et pour", "and about")

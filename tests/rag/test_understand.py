@@ -185,9 +185,10 @@ def test_other_questions_are_not_identity_questions(question: str) -> None:
     assert not understand(question, PEOPLE, EPISODES).identity
 
 
-def test_who_is_she_takes_the_person_from_the_conversation_and_not_its_topic() -> None:
+@pytest.mark.parametrize("question", ["Who is she?", "and who is she?", "Et qui est-elle ?"])
+def test_who_is_she_takes_the_person_from_the_conversation_and_not_its_topic(question: str) -> None:
     history = [Message("user", "What did Audrey Maurel say about data centers?")]
-    q = understand("Who is she?", PEOPLE, EPISODES, history=history)
+    q = understand(question, PEOPLE, EPISODES, history=history)
     assert q.identity and q.speakers == ["Audrey Maurel"] and q.topic == ""
 
 
