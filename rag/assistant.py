@@ -91,7 +91,7 @@ class Assistant:
             yield offline.answer
             yield offline
             return
-        yield from self._llm_stream(query, offline, history or [])
+        yield from self._llm_stream(query, offline, history or [], lead)
 
     def understand(self, question: str, filters: Filters | None = None,
                    history: list[Message] | None = None) -> Query:
@@ -144,23 +144,31 @@ class Assistant:
                     quotes.append(found)
         return quotes[: self.thresholds.max_citations]
 
-    def _llm_stream(self, query: Query, offline: Answer, history: list[Message]) -> Iterator[str | Answer]:
+    def _llm_stream(self, query: Query, offline: Answer, history: list[Message], lead: str = ""
+                    ) -> Iterator[str | Answer]:
+        """The LLM's answer over the offline answer's citations, after `lead` (roster facts the segments may not
+        hold: the model only writes from segments); the offline answer with a notice if the model fails."""
         from rag import llm
 
-        started = False
+        started = bool(lead)
+        if lead:
+            yield lead + "\n\n"
         try:
             for item in llm.stream_answer(self._chat, query.question, query.language,  # type: ignore[arg-type]
                                           offline.citations, history):
                 if isinstance(item, Answer):
                     item.speakers, item.episodes = query.speakers, query.episodes
-                    yield item
+                    if lead and not item.refused:
+                        item.answer = f"{lead}\n\n{item.answer}"
+                    yield item if not item.refused or not lead else offline
                     return
                 started = True
                 yield item
         except llm.LLMError as exc:
             notice = f"The language model failed ({exc}); showing quotes from the transcripts instead."
             offline.notice = notice
-            yield ("\n\n" if started else "") + offline.answer
+            rest = offline.answer[len(lead):].lstrip("\n") if lead else offline.answer
+            yield ("\n\n" if started else "") + rest
             yield offline
 
     def _default_chat(self) -> object | None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rag.assistant import Assistant
+from rag.settings import Settings
+from tests.fakes.openai_server import start_fake_openai
 
 HOST = "Delphine Sabattier"
 
@@ -64,3 +68,22 @@ def test_retrieval_for_an_identity_question_is_what_the_answer_quotes(assistant:
     assert [(r.hit.chunk.episode_id, r.hit.chunk.first_line) for r in ranked][:1] == \
         [(c.episode_id, next(r.hit.chunk.first_line for r in ranked)) for c in answer.citations]
     assert all(r.hit.chunk.speaker == HOST for r in ranked)
+
+
+def test_with_an_llm_the_roster_facts_lead_and_the_model_writes_from_the_introduction(
+        sample_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    reply = "Delphine Sabattier le présente comme le dirigeant fondateur de Vericlock [1]."
+    with start_fake_openai(reply) as fake:
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("DEBRIEF_LLM_MODEL", "fake-model")
+        assistant = Assistant(Settings(index_dir=sample_index, _env_file=None))  # type: ignore[call-arg]
+        streamed = [item for item in assistant.stream("Who is Marc Kaplan?") if isinstance(item, str)]
+        answer = assistant.ask("Who is Marc Kaplan?")
+        sent = fake.requests[-1]["messages"][-1]["content"]
+    lead = "According to the episode description, Marc Kaplan (dirigeant et fondateur, VeriQloud)"
+    assert answer.mode == "llm" and answer.answer.startswith(lead) and answer.answer.endswith(reply)
+    assert streamed[0].startswith(lead)  # the roster's words come first, before the model's
+    assert "dirigeant fondateur de Vericlock" in sent and 'speaker="Delphine Sabattier"' in sent
+    [citation] = answer.citations
+    assert citation.speaker == HOST
