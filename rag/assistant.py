@@ -5,12 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.models import EpisodeMeta, Person, Transcript
 from ingest.turns import group_turns
-from rag import blas, extractive, introductions
+from rag import agenda, blas, extractive, introductions
 from rag.embedders import Embedder, get_embedder
 from rag.extractive import Thresholds
 from rag.indexer import Indexer
@@ -84,7 +85,12 @@ class Assistant:
         query = self.understand(question, filters, history)
         quotes = self.evidence(query)
         by_id, metas, _ = self._catalog_views()
-        lead = introductions.lead(query, introductions.people_asked_about(query, metas)) if query.identity else ""
+        lead = ""
+        if query.intent == "who":
+            lead = introductions.lead(query, introductions.people_asked_about(query, metas))
+        elif query.intent == "agenda" and quotes:
+            episodes = [by_id[e] for e in dict.fromkeys(q.chunk.episode_id for q in quotes)]
+            lead = agenda.lead(query, [e.date.isoformat() if e.date else e.title for e in episodes])
         offline = extractive.answer(query, quotes, by_id, self.settings.public_url, lead)
         # Nothing to cite (an identity answer from the roster alone): no model can add a grounded word.
         if offline.refused or self._chat is None or not offline.citations:
@@ -111,18 +117,18 @@ class Assistant:
         """Fused retrieval results for a resolved query (the evals call this too). For "who is X?", the chunks of
         the host's introductions the answer quotes, in its order."""
         self._refresh_catalog()
-        if query.identity:
-            found = self._introductions(query)
-            return [Ranked(hit=Hit(chunk=q.chunk, score=q.overlap), fused=1.0 / (1 + rank), sources={"roster"})
+        if query.intent != "search":
+            found = self._introductions(query) if query.intent == "who" else self._announcements(query)
+            return [Ranked(hit=Hit(chunk=q.chunk, score=q.overlap), fused=1.0 / (1 + rank), sources={query.intent})
                     for rank, q in enumerate(found)]
         return self.retriever.retrieve(query.search_text, query.speakers, query.episodes, self.settings.top_k,
                                        query.expansions, [v for found in query.spellings.values() for v in found])
 
     def evidence(self, query: Query) -> list[extractive.Quote]:
         """The quotes that support an answer, best first; empty when the transcripts do not answer."""
-        if query.identity:
+        if query.intent != "search":
             self._refresh_catalog()
-            return self._introductions(query)
+            return self._introductions(query) if query.intent == "who" else self._announcements(query)
         ranked = self.retrieve(query)
         # Quote windows are embedded in small batches: on one BLAS thread, as retrieval does (rag/blas.py). With
         # OpenBLAS's two threads, another process holding a core made a 1,000-episode answer take 450-750 ms
@@ -143,6 +149,22 @@ class Assistant:
                 if found is not None:
                     quotes.append(found)
         return quotes[: self.thresholds.max_citations]
+
+    def _announcements(self, query: Query) -> list[extractive.Quote]:
+        """For "what was discussed?": the host's announcements of subjects, newest episode first (of those asked
+        about, or of all), in the order they were said within an episode."""
+        _, metas, _ = self._catalog_views()
+        wanted = set(query.episodes)
+        chosen = sorted((m for m in metas if not wanted or m.episode_id in wanted), key=lambda m: m.date or date.min,
+                        reverse=True)
+        per_episode = agenda.MAX_QUOTES if len(chosen) == 1 else agenda.PER_EPISODE
+        quotes: list[extractive.Quote] = []
+        for meta in chosen:
+            hosts = [p.name for p in meta.roster if p.is_host]
+            quotes += agenda.announcements(self.retriever.chunks(hosts, [meta.episode_id]))[:per_episode]
+            if len(quotes) >= agenda.MAX_QUOTES:
+                break
+        return quotes[: agenda.MAX_QUOTES]
 
     def _llm_stream(self, query: Query, offline: Answer, history: list[Message], lead: str = ""
                     ) -> Iterator[str | Answer]:

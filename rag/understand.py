@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from typing import Literal
 
 from rapidfuzz import fuzz
 
@@ -58,6 +59,21 @@ IDENTITY = re.compile(
     r"introduce\b|qui\s+(?:est|sont|était)\b|c['’]est\s+qui\b|que\s+fait\b|présente[zr]?(?:-moi|-nous)?\b)",
     re.IGNORECASE,
 )
+# "What was discussed in the June episode?", "Quels sont les sujets de l'émission du 11 décembre ?": what an episode
+# covered. Its own words (`AGENDA_WORDS`) are no topic.
+AGENDA = re.compile(
+    _OPENER + r"(?:what\s+(?:was|were|is|are)\s+(?:discussed|covered|talked\s+about)\b|what\s+(?:topics|subjects|themes)\b|"
+    r"which\s+(?:topics|subjects|themes)\b|what\s+did\s+they\s+(?:talk|discuss|cover)\b|"
+    r"what\s+(?:was|is)\s+(?:the\s+)?(?:episode|show)\s+about\b|summari[sz]e\b|give\s+me\s+a\s+summary\b|"
+    r"de\s+quoi\s+(?:a-t-on|ont-ils|on\s+a|avez-vous|a-t-il\s+été|parle)\b|quels?\s+(?:sont\s+)?(?:les\s+)?(?:sujets|thèmes)\b|"
+    r"qu['’]est-ce\s+qui\s+a\s+été\s+(?:dit|abordé|discuté)\b|résume[rz]?\b|au\s+menu\b)",
+    re.IGNORECASE,
+)
+AGENDA_WORDS = frozenset(fold(w) for w in {
+    "discussed", "covered", "talked", "topics", "subjects", "themes", "cover", "discuss", "summary", "summarise",
+    "summarize", "give", "sujets", "sujet", "thèmes", "abordé", "abordés", "discuté", "menu", "résume", "résumé",
+    "résumez", "résumer", "quoi", "parlé", "dit",
+})
 # "What is Hexatrust?", "Qu'est-ce que Wavestone ?": asked about an organisation, answered like a person when the
 # roster names it as someone's affiliation.
 WHAT_IS = re.compile(_OPENER + r"(?:what\s+(?:is|was|are)\b|what['’]s\b|tell\s+me\s+about\b|qu['’]est[- ]ce\s+qu[e'’]|"
@@ -86,6 +102,9 @@ NUMERIC_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{4}))?\b")
 WORD = re.compile(r"\w[\w-]*", re.UNICODE)  # apostrophes split: "l'avocate" -> "l", "avocate"
 
 
+Intent = Literal["search", "who", "agenda"]
+
+
 @dataclass
 class Query:
     """A question made ready for retrieval."""
@@ -107,10 +126,12 @@ class Query:
     # Names the question spells one way and the subtitles another: question token -> the corpus's tokens
     # (stemmed; "hexatrust" -> ["exatrust"]). Filled by the Assistant, which has the corpus vocabulary.
     spellings: dict[str, list[str]] = field(default_factory=dict)
-    # "Who is X?": the question asks who the people in `speakers` are, which their own turns do not say; or, with a
-    # `label` ("What is Hexatrust?"), what the organisation they belong to is. Answered from the roster and the
-    # host's introduction of them (`rag.introductions`).
-    identity: bool = False
+    # What kind of answer the question wants. "search": what was said about the topic (the default). "who": who the
+    # people in `speakers` are, which their own turns do not say, or, with a `label` ("What is Hexatrust?"), what
+    # the organisation they belong to is: the roster and the host's introductions (`rag.introductions`).
+    # "agenda": what an episode covered ("What was discussed in the June episode?"): the subjects the host
+    # announced on air (`rag.agenda`).
+    intent: Intent = "search"
 
     @property
     def search_text(self) -> str:
@@ -413,10 +434,12 @@ def understand(
         _carry_over(query, previous, people, episodes)
     if asks_who and query.speakers:
         # "Who is she?" takes the person from the conversation, not its topic.
-        query.identity, query.topic, query.label = True, "", ""
+        query.intent, query.topic, query.label = "who", "", ""
     elif affiliated:
         # "What is Hexatrust?": the people the roster says work there, and the organisation as the topic.
-        query.identity, query.speakers, query.label = True, affiliated, topic
+        query.intent, query.speakers, query.label = "who", affiliated, topic
+    elif not speakers and AGENDA.search(question) and not [w for w in topic.split() if fold(w) not in AGENDA_WORDS]:
+        query.intent, query.topic, query.label = "agenda", "", ""
     return query
 
 
@@ -438,5 +461,7 @@ def _carry_over(query: Query, previous: list[str], people: Roster, episodes: lis
             query.topic, query.label = before.topic, before.label
         if not query.episodes and before.episodes:
             query.episodes = before.episodes
+        if not query.topic and not query.speakers and before.intent == "agenda":
+            query.intent = "agenda"  # "and in December?" after "What was discussed in June?"
         if query.speakers and query.topic:
             break

@@ -40,6 +40,8 @@ EXAMPLES = [
     "What did Julien Pillot say about public procurement?",
     "Qu'a dit Audrey Maurel sur le DSA ?",
     "What did the guests think of the quantum defence campus?",
+    "What was discussed in the December episode?",
+    "Qui est Marc Kaplan ?",
 ]
 NO_LLM_NOTICE = "No LLM configured: answers are verbatim quotes from the transcripts."
 

@@ -172,7 +172,7 @@ def test_language_detection(text: str, lang: str) -> None:
 )
 def test_who_is_x_asks_about_the_person_not_their_turns(question: str, speakers: list[str]) -> None:
     q = understand(question, PEOPLE, EPISODES)
-    assert q.identity and sorted(q.speakers) == sorted(speakers) and q.topic == ""
+    assert q.intent == "who" and sorted(q.speakers) == sorted(speakers) and q.topic == ""
 
 
 @pytest.mark.parametrize("question", [
@@ -182,14 +182,14 @@ def test_who_is_x_asks_about_the_person_not_their_turns(question: str, speakers:
     "What does Eric Haddad do about sovereignty?",
 ])
 def test_other_questions_are_not_identity_questions(question: str) -> None:
-    assert not understand(question, PEOPLE, EPISODES).identity
+    assert understand(question, PEOPLE, EPISODES).intent == "search"
 
 
 @pytest.mark.parametrize("question", ["Who is she?", "and who is she?", "Et qui est-elle ?"])
 def test_who_is_she_takes_the_person_from_the_conversation_and_not_its_topic(question: str) -> None:
     history = [Message("user", "What did Audrey Maurel say about data centers?")]
     q = understand(question, PEOPLE, EPISODES, history=history)
-    assert q.identity and q.speakers == ["Audrey Maurel"] and q.topic == ""
+    assert q.intent == "who" and q.speakers == ["Audrey Maurel"] and q.topic == ""
 
 
 @pytest.mark.parametrize(("question", "speakers"), [
@@ -200,7 +200,7 @@ def test_who_is_she_takes_the_person_from_the_conversation_and_not_its_topic(que
 ])
 def test_what_is_an_affiliation_asks_who_works_there(question: str, speakers: list[str]) -> None:
     q = understand(question, PEOPLE, EPISODES)
-    assert q.identity == bool(speakers) and q.speakers == speakers
+    assert (q.intent == "who") == bool(speakers) and q.speakers == speakers
 
 
 @pytest.mark.parametrize(("question", "topic"), [
@@ -210,3 +210,28 @@ def test_what_is_an_affiliation_asks_who_works_there(question: str, speakers: li
 ])
 def test_frame_words_are_dropped_from_the_topic_however_they_are_spelled(question: str, topic: str) -> None:
     assert understand(question, PEOPLE, EPISODES).topic == topic
+
+
+@pytest.mark.parametrize(("question", "episodes"), [
+    ("What was discussed in the June episode?", ["smart-tech-2025-06-19"]),
+    ("Quels sont les sujets de l'émission du 11 décembre ?", ["smart-tech-2025-12-11"]),
+    ("De quoi a-t-on parlé en juin ?", ["smart-tech-2025-06-19"]),
+    ("What topics did the show cover?", []),
+])
+def test_what_an_episode_covered_is_an_agenda_question(question: str, episodes: list[str]) -> None:
+    q = understand(question, PEOPLE, EPISODES)
+    assert q.intent == "agenda" and q.episodes == episodes and q.topic == ""
+
+
+@pytest.mark.parametrize("question", [
+    "What was discussed about Meta?",  # a topic: searched as usual
+    "What did Julien Pillot discuss in June?",  # a person: their turns
+])
+def test_a_topic_or_a_person_is_not_an_agenda_question(question: str) -> None:
+    assert understand(question, PEOPLE, EPISODES).intent == "search"
+
+
+def test_and_in_december_keeps_asking_what_was_covered() -> None:
+    history = [Message("user", "What was discussed in the June episode?")]
+    q = understand("And in December?", PEOPLE, EPISODES, history=history)
+    assert q.intent == "agenda" and q.episodes == ["smart-tech-2025-12-11"]
