@@ -139,14 +139,17 @@ class Assistant:
     def _introductions(self, query: Query) -> list[extractive.Quote]:
         """For "who is X?": per person and episode (newest first), the host's window that introduces them."""
         _, metas, _ = self._catalog_views()
-        quotes = []
+        quotes: list[extractive.Quote] = []
         for person, episodes in introductions.people_asked_about(query, metas):
             spellings = self.retriever.spellings(name_words(f"{person.name} {person.affiliation} {query.label}"))
             for meta in episodes[: self.thresholds.max_citations]:
                 hosts = [p.name for p in meta.roster if p.is_host]
                 found = introductions.introduction(person, self.retriever.chunks(hosts, [meta.episode_id]), spellings,
                                                    query.label)
-                if found is not None:
+                # Guests introduced in one breath ("Audrey Morel, bonjour Audrey. Imen Kabouya, partenaire chez
+                # Wavestone...") share a quote: it is cited once.
+                if found is not None and not any(q.chunk is found.chunk and q.first_line <= found.last_line
+                                                 and found.first_line <= q.last_line for q in quotes):
                     quotes.append(found)
         return quotes[: self.thresholds.max_citations]
 

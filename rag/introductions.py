@@ -26,9 +26,13 @@ def people_asked_about(query: Query, episodes: list[EpisodeMeta]) -> list[tuple[
     """Each person the question names, with the episodes (of its filter, if any) whose roster has them, newest
     first; people on no such roster are left out."""
     wanted = set(query.episodes)
+    chosen = [e for e in episodes if not wanted or e.episode_id in wanted]
+    if query.guests_only and not wanted and chosen:
+        # "Who are the guests?" with no episode named: the newest episode's (the lead gives its date).
+        chosen = [max(chosen, key=lambda e: e.date or date.min)]
     out = []
     for name in query.speakers:
-        found = [(p, e) for e in episodes if not wanted or e.episode_id in wanted for p in e.roster if p.name == name]
+        found = [(p, e) for e in chosen for p in e.roster if p.name == name]
         if found:
             found.sort(key=lambda pe: pe[1].date or date.min, reverse=True)
             out.append((found[0][0], [e for _, e in found]))
@@ -61,6 +65,8 @@ def lead(query: Query, people: list[tuple[Person, list[EpisodeMeta]]]) -> str:
     fr = query.language == "fr"
     if query.label and people:
         return _organisation_lead(query.label, people, fr)
+    if query.guests_only and people:
+        return _guests_lead(people, fr)
     sentences = []
     for person, episodes in people:
         facts = ", ".join(x for x in (person.role, person.affiliation) if x)
@@ -89,6 +95,23 @@ def _organisation_lead(organisation: str, people: list[tuple[Person, list[Episod
     if fr:
         return f"D'après la description de l'épisode, {organisation} est la structure {' ; et '.join(members)}."
     return f"According to the episode description, {organisation} is the organisation of {'; and of '.join(members)}."
+
+
+def _guests_lead(people: list[tuple[Person, list[EpisodeMeta]]], fr: bool) -> str:
+    """"According to the episode description, the guests of the 2025-12-11 episode were A (role), B (role)."."""
+    by_episode: dict[str, list[str]] = {}
+    for person, episodes in people:
+        facts = ", ".join(x for x in (person.role, person.affiliation) if x)
+        for e in episodes:
+            when = e.date.isoformat() if e.date else e.title
+            by_episode.setdefault(when, []).append(f"{person.name} ({facts})" if facts else person.name)
+    if fr:
+        parts = [f"les invités de l'épisode du {when} étaient {', '.join(names)}" for when, names in
+                 sorted(by_episode.items(), reverse=True)]
+        return f"D'après la description de l'épisode, {' ; '.join(parts)}."
+    parts = [f"the guests of the {when} episode were {', '.join(names)}" for when, names in
+             sorted(by_episode.items(), reverse=True)]
+    return f"According to the episode description, {'; '.join(parts)}."
 
 
 def _fr_of(name: str) -> str:

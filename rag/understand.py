@@ -44,7 +44,7 @@ FRAME_WORDS = frozenset(fold(w) for w in {
     "pour", "avec", "it", "its", "that", "this", "ces", "se", "sa", "son", "ses", "leur", "leurs", "t-il",
     "t-elle", "fait", "faire", "been", "be", "has", "have", "had", "not", "ne", "pas", "plus",
     "introduce", "présentez-moi", "présente-moi", "présentez-nous", "présentez", "présente", "sont", "était",
-    "est-il", "est-elle", "sont-ils", "sont-elles", "était-il", "était-elle",
+    "est-il", "est-elle", "sont-ils", "sont-elles", "était-il", "était-elle", "étaient",
 })
 # "the guests", "les invités": every guest, never the host (whose menu and questions name every subject).
 GUESTS = re.compile(r"\b(?:the guests|guests|the panel|panellists|panelists|les invités|invités|débriefeurs)\b",
@@ -56,7 +56,8 @@ ADDRESSEE = re.compile(r"\b(?:répondu|répond|répondre|answered|answers|answer
 _OPENER = r"^\s*(?:(?:and|et|so|alors|ok|okay)\b[\s,]*)?"  # "and who is she?" in a conversation
 IDENTITY = re.compile(
     _OPENER + r"(?:who\s+(?:is|was|are|were)\b|who['’]s\b|what\s+(?:does|did)\b.*\bdo\s*\??\s*$|tell\s+me\s+about\b|"
-    r"introduce\b|qui\s+(?:est|sont|était)\b|c['’]est\s+qui\b|que\s+fait\b|présente[zr]?(?:-moi|-nous)?\b)",
+    r"introduce\b|qui\s+(?:est|sont|était|étaient)\b|quel(?:le)?s?\s+(?:sont|étaient|était)\b|c['’]est\s+qui\b|"
+    r"que\s+fait\b|présente[zr]?(?:-moi|-nous)?\b)",
     re.IGNORECASE,
 )
 # "What was discussed in the June episode?", "Quels sont les sujets de l'émission du 11 décembre ?": what an episode
@@ -425,7 +426,7 @@ def understand(
     language = detect_language(question)
     query = Query(question=question, topic=topic, language=language, speakers=speakers, episodes=episode_ids,
                   label=topic_label(question, topic, language), guests_only=guests_only)
-    asks_who = not topic and not guests_only and bool(IDENTITY.search(question))
+    asks_who = not topic and bool(IDENTITY.search(question))
     # Organisations are proper nouns: "What is education?" is not about a guest's school.
     affiliated = people.by_affiliation(topic) if topic and not speakers and WHAT_IS.search(question) \
         and len(name_words(topic)) == len(topic.split()) else []

@@ -87,3 +87,20 @@ def test_with_an_llm_the_roster_facts_lead_and_the_model_writes_from_the_introdu
     assert "dirigeant fondateur de Vericlock" in sent and 'speaker="Delphine Sabattier"' in sent
     [citation] = answer.citations
     assert citation.speaker == HOST
+
+
+@pytest.mark.parametrize(("question", "lead", "episode"), [
+    ("Who were the guests in the December episode?", "the guests of the 2025-12-11 episode were Imène Kabouya "
+     "(Partner, Wavestone), Audrey Maurel (Avocate), Julien Pillot", "smart-tech-2025-12-11"),
+    ("Quels étaient les invités en juin ?", "les invités de l'épisode du 2025-06-19 étaient Louis Soris",
+     "smart-tech-2025-06-19"),
+    ("Who are the guests?", "the guests of the 2025-12-11 episode were", "smart-tech-2025-12-11"),  # the newest
+])
+def test_who_the_guests_were_comes_from_the_roster_with_the_hosts_introductions(
+        assistant: Assistant, question: str, lead: str, episode: str) -> None:
+    answer = assistant.ask(question)
+    assert lead in answer.answer.splitlines()[0]
+    assert answer.citations and {(c.speaker, c.episode_id) for c in answer.citations} == {(HOST, episode)}
+    # Guests introduced in one breath share a quote, cited once.
+    spans = [(c.first_line, c.last_line) for c in answer.citations]
+    assert all(a[1] < b[0] or b[1] < a[0] for i, a in enumerate(spans) for b in spans[i + 1:])
