@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ingest.models import EpisodeMeta, Person, Transcript
 from ingest.turns import group_turns
-from rag import agenda, blas, extractive, introductions
+from rag import agenda, blas, extractive, introductions, listing
 from rag.embedders import Embedder, get_embedder
 from rag.extractive import Thresholds
 from rag.indexer import Indexer
@@ -83,6 +83,11 @@ class Assistant:
     ) -> Iterator[str | Answer]:
         """Text deltas as the answer is written, then the final Answer (authoritative: it replaces the deltas)."""
         query = self.understand(question, filters, history)
+        if query.intent == "episodes":
+            held = Answer(answer=listing.episodes_held(query, self._catalog_views()[1]), refused=False, citations=[])
+            yield held.answer
+            yield held
+            return
         quotes = self.evidence(query)
         by_id, metas, _ = self._catalog_views()
         lead = ""
@@ -118,7 +123,7 @@ class Assistant:
         the host's introductions the answer quotes, in its order."""
         self._refresh_catalog()
         if query.intent != "search":
-            found = self._introductions(query) if query.intent == "who" else self._announcements(query)
+            found = self._intent_quotes(query)
             return [Ranked(hit=Hit(chunk=q.chunk, score=q.overlap), fused=1.0 / (1 + rank), sources={query.intent})
                     for rank, q in enumerate(found)]
         return self.retriever.retrieve(query.search_text, query.speakers, query.episodes, self.settings.top_k,
@@ -128,13 +133,19 @@ class Assistant:
         """The quotes that support an answer, best first; empty when the transcripts do not answer."""
         if query.intent != "search":
             self._refresh_catalog()
-            return self._introductions(query) if query.intent == "who" else self._announcements(query)
+            return self._intent_quotes(query)
         ranked = self.retrieve(query)
         # Quote windows are embedded in small batches: on one BLAS thread, as retrieval does (rag/blas.py). With
         # OpenBLAS's two threads, another process holding a core made a 1,000-episode answer take 450-750 ms
         # (p95) instead of ~130.
         with blas.single_threaded():
             return extractive.select_quotes(query, ranked, self.embedder, self.thresholds)
+
+    def _intent_quotes(self, query: Query) -> list[extractive.Quote]:
+        """The quotes of a question that is not a topic search: introductions, announcements, or none."""
+        if query.intent == "who":
+            return self._introductions(query)
+        return self._announcements(query) if query.intent == "agenda" else []
 
     def _introductions(self, query: Query) -> list[extractive.Quote]:
         """For "who is X?": per person and episode (newest first), the host's window that introduces them."""

@@ -61,7 +61,7 @@ IDENTITY = re.compile(
     re.IGNORECASE,
 )
 # "What was discussed in the June episode?", "Quels sont les sujets de l'émission du 11 décembre ?": what an episode
-# covered. Its own words (`AGENDA_WORDS`) are no topic.
+# covered. Its own words, and those of `EPISODES` (`AGENDA_WORDS`), are no topic.
 AGENDA = re.compile(
     _OPENER + r"(?:what\s+(?:was|were|is|are)\s+(?:discussed|covered|talked\s+about)\b|what\s+(?:topics|subjects|themes)\b|"
     r"which\s+(?:topics|subjects|themes)\b|what\s+did\s+they\s+(?:talk|discuss|cover)\b|"
@@ -70,10 +70,18 @@ AGENDA = re.compile(
     r"qu['’]est-ce\s+qui\s+a\s+été\s+(?:dit|abordé|discuté)\b|résume[rz]?\b|au\s+menu\b)",
     re.IGNORECASE,
 )
+# "Which episodes do you have?", "Combien d'épisodes ?": what the index holds.
+EPISODES = re.compile(
+    _OPENER + r"(?:(?:which|what)\s+episodes\b|how\s+many\s+episodes\b|list\s+(?:the\s+|all\s+)?episodes\b|"
+    r"quels\s+épisodes\b|combien\s+d['’](?:épisodes|émissions)\b|liste\s+des\s+(?:épisodes|émissions)\b)",
+    re.IGNORECASE,
+)
 AGENDA_WORDS = frozenset(fold(w) for w in {
     "discussed", "covered", "talked", "topics", "subjects", "themes", "cover", "discuss", "summary", "summarise",
     "summarize", "give", "sujets", "sujet", "thèmes", "abordé", "abordés", "discuté", "menu", "résume", "résumé",
     "résumez", "résumer", "quoi", "parlé", "dit",
+    # and those of "Which episodes do you have?"
+    "you", "there", "indexed", "list", "many", "as-tu", "avez-vous", "avez", "indexés", "liste", "combien",
 })
 # "What is Hexatrust?", "Qu'est-ce que Wavestone ?": asked about an organisation, answered like a person when the
 # roster names it as someone's affiliation.
@@ -103,7 +111,7 @@ NUMERIC_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{4}))?\b")
 WORD = re.compile(r"\w[\w-]*", re.UNICODE)  # apostrophes split: "l'avocate" -> "l", "avocate"
 
 
-Intent = Literal["search", "who", "agenda"]
+Intent = Literal["search", "who", "agenda", "episodes"]
 
 
 @dataclass
@@ -131,7 +139,7 @@ class Query:
     # people in `speakers` are, which their own turns do not say, or, with a `label` ("What is Hexatrust?"), what
     # the organisation they belong to is: the roster and the host's introductions (`rag.introductions`).
     # "agenda": what an episode covered ("What was discussed in the June episode?"): the subjects the host
-    # announced on air (`rag.agenda`).
+    # announced on air (`rag.agenda`). "episodes": what the index holds ("Which episodes do you have?").
     intent: Intent = "search"
 
     @property
@@ -439,8 +447,11 @@ def understand(
     elif affiliated:
         # "What is Hexatrust?": the people the roster says work there, and the organisation as the topic.
         query.intent, query.speakers, query.label = "who", affiliated, topic
-    elif not speakers and AGENDA.search(question) and not [w for w in topic.split() if fold(w) not in AGENDA_WORDS]:
-        query.intent, query.topic, query.label = "agenda", "", ""
+    elif not speakers and not [w for w in topic.split() if fold(w) not in AGENDA_WORDS]:
+        if EPISODES.search(question):
+            query.intent, query.topic, query.label = "episodes", "", ""
+        elif AGENDA.search(question):
+            query.intent, query.topic, query.label = "agenda", "", ""
     return query
 
 

@@ -235,3 +235,12 @@ def test_and_in_december_keeps_asking_what_was_covered() -> None:
     history = [Message("user", "What was discussed in the June episode?")]
     q = understand("And in December?", PEOPLE, EPISODES, history=history)
     assert q.intent == "agenda" and q.episodes == ["smart-tech-2025-12-11"]
+
+
+@pytest.mark.parametrize(("question", "intent"), [
+    ("Which episodes do you have?", "episodes"),
+    ("Combien d'épisodes as-tu ?", "episodes"),
+    ("Which episodes talk about quantum computing?", "search"),  # a topic: searched
+])
+def test_what_the_index_holds_is_its_own_question(question: str, intent: str) -> None:
+    assert understand(question, PEOPLE, EPISODES).intent == intent
