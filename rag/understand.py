@@ -97,6 +97,13 @@ ROLE_WORDS = {
     "host": "@host", "presenter": "@host", "présentatrice": "@host", "animatrice": "@host", "journalist": "@host",
 }
 
+# English acronyms French speech spells otherwise ("AI" is "IA"): an English topic searches the French form. Short
+# acronyms slip past the cross-lingual bridge (its phrases are 3 letters or more; "ai" is even a French stopword).
+# Only those French says one way: "EU" is "l'Europe", "l'Union européenne" or "l'UE" (mapping it to "UE" cost two
+# main-set answers their right quotes), so it is left to the embedder.
+ACRONYMS = {"AI": "IA", "GDPR": "RGPD", "SME": "PME", "SMEs": "PME", "CEO": "PDG", "NATO": "OTAN", "UN": "ONU",
+            "VAT": "TVA"}
+
 MONTHS = {
     "january": 1, "janvier": 1, "february": 2, "février": 2, "fevrier": 2, "march": 3, "mars": 3, "april": 4,
     "avril": 4, "may": 5, "mai": 5, "june": 6, "juin": 6, "july": 7, "juillet": 7, "august": 8, "août": 8,
@@ -432,8 +439,11 @@ def understand(
     episode_ids = list(filters.episodes) or find_episodes(question, episodes)
     topic = topic_of(question, speakers, people)
     language = detect_language(question)
+    label = topic_label(question, topic, language)  # in the asker's words, before any acronym is put in French
+    if language == "en":
+        topic = " ".join(ACRONYMS.get(w, w) for w in topic.split())
     query = Query(question=question, topic=topic, language=language, speakers=speakers, episodes=episode_ids,
-                  label=topic_label(question, topic, language), guests_only=guests_only)
+                  label=label, guests_only=guests_only)
     asks_who = not topic and bool(IDENTITY.search(question))
     # Organisations are proper nouns: "What is education?" is not about a guest's school.
     affiliated = people.by_affiliation(topic) if topic and not speakers and WHAT_IS.search(question) \

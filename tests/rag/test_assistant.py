@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ingest.parse import parse_file
@@ -121,3 +123,10 @@ def test_pillot_citations_are_his_words_according_to_the_gold_labels(assistant: 
     answer = assistant.ask("What did Julien Pillot say about public procurement?")
     for c in answer.citations:
         assert {gold[line] for line in range(c.first_line, c.last_line + 1)} == {"Julien Pillot"}, c.quote
+
+
+def test_an_english_question_about_ai_finds_the_guests_saying_ia(assistant: Assistant) -> None:
+    answer = assistant.ask("What did the guests think about AI?")
+    assert not answer.refused and answer.answer.splitlines()[0].startswith("What was said about AI")
+    assert all(c.speaker != "Delphine Sabattier" for c in answer.citations)
+    assert any(re.search(r"\b(IA|intelligence artificielle)\b", c.quote) for c in answer.citations)

@@ -244,3 +244,14 @@ def test_and_in_december_keeps_asking_what_was_covered() -> None:
 ])
 def test_what_the_index_holds_is_its_own_question(question: str, intent: str) -> None:
     assert understand(question, PEOPLE, EPISODES).intent == intent
+
+
+@pytest.mark.parametrize(("question", "topic", "label"), [
+    ("What did the guests say about AI?", "IA", "AI"),  # "ai" is a French stopword, and French says "IA"
+    ("What did Julien Pillot say about GDPR fines?", "RGPD fines", "GDPR fines"),
+    ("What did Julien Pillot say about the EU?", "EU", "the EU"),  # French says it three ways: left to the embedder
+    ("Qu'a dit Julien Pillot sur l'IA ?", "IA", "l'IA"),
+])
+def test_an_english_acronym_is_searched_as_french_speech_says_it(question: str, topic: str, label: str) -> None:
+    q = understand(question, PEOPLE, EPISODES)
+    assert (q.topic, q.label) == (topic, label)
