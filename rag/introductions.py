@@ -69,8 +69,7 @@ def lead(query: Query, people: list[tuple[Person, list[EpisodeMeta]]]) -> str:
         return _guests_lead(people, fr)
     sentences = []
     for person, episodes in people:
-        facts = ", ".join(x for x in (person.role, person.affiliation) if x)
-        who = f"{person.name} ({facts})" if facts else person.name
+        who = _described(person)
         where = _episodes(sorted(e.date.isoformat() for e in episodes if e.date), len(episodes), fr)
         if person.is_host:
             sentences.append(f"{who} anime {where}." if fr else f"{who} hosts {where}.")
@@ -101,10 +100,8 @@ def _guests_lead(people: list[tuple[Person, list[EpisodeMeta]]], fr: bool) -> st
     """"According to the episode description, the guests of the 2025-12-11 episode were A (role), B (role)."."""
     by_episode: dict[str, list[str]] = {}
     for person, episodes in people:
-        facts = ", ".join(x for x in (person.role, person.affiliation) if x)
         for e in episodes:
-            when = e.date.isoformat() if e.date else e.title
-            by_episode.setdefault(when, []).append(f"{person.name} ({facts})" if facts else person.name)
+            by_episode.setdefault(e.date.isoformat() if e.date else e.title, []).append(_described(person))
     if fr:
         parts = [f"les invités de l'épisode du {when} étaient {', '.join(names)}" for when, names in
                  sorted(by_episode.items(), reverse=True)]
@@ -112,6 +109,12 @@ def _guests_lead(people: list[tuple[Person, list[EpisodeMeta]]], fr: bool) -> st
     parts = [f"the guests of the {when} episode were {', '.join(names)}" for when, names in
              sorted(by_episode.items(), reverse=True)]
     return f"According to the episode description, {'; '.join(parts)}."
+
+
+def _described(person: Person) -> str:
+    """"Julien Pillot (Consultant, Inseec)": the name, then the roster's role and affiliation when it has them."""
+    facts = ", ".join(x for x in (person.role, person.affiliation) if x)
+    return f"{person.name} ({facts})" if facts else person.name
 
 
 def _fr_of(name: str) -> str:

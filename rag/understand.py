@@ -61,7 +61,7 @@ IDENTITY = re.compile(
     re.IGNORECASE,
 )
 # "What was discussed in the June episode?", "Quels sont les sujets de l'émission du 11 décembre ?": what an episode
-# covered. Its own words, and those of `EPISODES` (`AGENDA_WORDS`), are no topic.
+# covered. Its own words, and those of `EPISODES` (`INTENT_WORDS`), are no topic.
 AGENDA = re.compile(
     _OPENER + r"(?:what\s+(?:was|were|is|are)\s+(?:discussed|covered|talked\s+about)\b|what\s+(?:topics|subjects|themes)\b|"
     r"which\s+(?:topics|subjects|themes)\b|what\s+did\s+they\s+(?:talk|discuss|cover)\b|"
@@ -76,7 +76,7 @@ EPISODES = re.compile(
     r"quels\s+épisodes\b|combien\s+d['’](?:épisodes|émissions)\b|liste\s+des\s+(?:épisodes|émissions)\b)",
     re.IGNORECASE,
 )
-AGENDA_WORDS = frozenset(fold(w) for w in {
+INTENT_WORDS = frozenset(fold(w) for w in {
     "discussed", "covered", "talked", "topics", "subjects", "themes", "cover", "discuss", "summary", "summarise",
     "summarize", "give", "sujets", "sujet", "thèmes", "abordé", "abordés", "discuté", "menu", "résume", "résumé",
     "résumez", "résumer", "quoi", "parlé", "dit",
@@ -457,7 +457,7 @@ def understand(
     elif affiliated:
         # "What is Hexatrust?": the people the roster says work there, and the organisation as the topic.
         query.intent, query.speakers, query.label = "who", affiliated, topic
-    elif not speakers and not [w for w in topic.split() if fold(w) not in AGENDA_WORDS]:
+    elif not speakers and not [w for w in topic.split() if fold(w) not in INTENT_WORDS]:
         if EPISODES.search(question):
             query.intent, query.topic, query.label = "episodes", "", ""
         elif AGENDA.search(question):
