@@ -5,11 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest.models import EpisodeMeta, Person, Transcript
+from ingest.models import Chunk, EpisodeMeta, Person, Transcript
 from ingest.turns import group_turns
 from rag import agenda, blas, extractive, introductions, listing
 from rag.embedders import Embedder, get_embedder
@@ -94,8 +93,7 @@ class Assistant:
         if query.intent == "who":
             lead = introductions.lead(query, introductions.people_asked_about(query, metas))
         elif query.intent == "agenda" and quotes:
-            episodes = [by_id[e] for e in dict.fromkeys(q.chunk.episode_id for q in quotes)]
-            lead = agenda.lead(query, [e.date.isoformat() if e.date else e.title for e in episodes])
+            lead = agenda.lead(query, [listing.when(by_id[e]) for e in dict.fromkeys(q.chunk.episode_id for q in quotes)])
         offline = extractive.answer(query, quotes, by_id, self.settings.public_url, lead)
         # Nothing to cite (an identity answer from the roster alone): no model can add a grounded word.
         if offline.refused or self._chat is None or not offline.citations:
@@ -154,9 +152,7 @@ class Assistant:
         for person, episodes in introductions.people_asked_about(query, metas):
             spellings = self.retriever.spellings(name_words(f"{person.name} {person.affiliation} {query.label}"))
             for meta in episodes[: self.thresholds.max_citations]:
-                hosts = [p.name for p in meta.roster if p.is_host]
-                found = introductions.introduction(person, self.retriever.chunks(hosts, [meta.episode_id]), spellings,
-                                                   query.label)
+                found = introductions.introduction(person, self._host_chunks(meta), spellings, query.label)
                 # Guests introduced in one breath ("Audrey Morel, bonjour Audrey. Imen Kabouya, partenaire chez
                 # Wavestone...") share a quote: it is cited once.
                 if found is not None and not any(q.chunk is found.chunk and q.first_line <= found.last_line
@@ -167,18 +163,18 @@ class Assistant:
     def _announcements(self, query: Query) -> list[extractive.Quote]:
         """For "what was discussed?": the host's announcements of subjects, newest episode first (of those asked
         about, or of all), in the order they were said within an episode."""
-        _, metas, _ = self._catalog_views()
-        wanted = set(query.episodes)
-        chosen = sorted((m for m in metas if not wanted or m.episode_id in wanted), key=lambda m: m.date or date.min,
-                        reverse=True)
+        chosen = listing.asked_about(query, self._catalog_views()[1])
         per_episode = agenda.MAX_QUOTES if len(chosen) == 1 else agenda.PER_EPISODE
         quotes: list[extractive.Quote] = []
         for meta in chosen:
-            hosts = [p.name for p in meta.roster if p.is_host]
-            quotes += agenda.announcements(self.retriever.chunks(hosts, [meta.episode_id]))[:per_episode]
+            quotes += agenda.announcements(self._host_chunks(meta))[:per_episode]
             if len(quotes) >= agenda.MAX_QUOTES:
                 break
         return quotes[: agenda.MAX_QUOTES]
+
+    def _host_chunks(self, meta: EpisodeMeta) -> list[Chunk]:
+        """The indexed chunks of the episode's host(s): where introductions and announcements are."""
+        return self.retriever.chunks([p.name for p in meta.roster if p.is_host], [meta.episode_id])
 
     def _llm_stream(self, query: Query, offline: Answer, history: list[Message], lead: str = ""
                     ) -> Iterator[str | Answer]:

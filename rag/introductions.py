@@ -9,10 +9,9 @@ names most of the person's name, role and affiliation words, cited like any othe
 
 from __future__ import annotations
 
-from datetime import date
-
 from ingest.models import Chunk, EpisodeMeta, Person
 from rag.extractive import Quote, overlap, to_sentences, windows
+from rag.listing import asked_about, when
 from rag.sparse import tokenize
 from rag.understand import Query
 
@@ -25,16 +24,14 @@ MAX_LISTED_DATES = 3
 def people_asked_about(query: Query, episodes: list[EpisodeMeta]) -> list[tuple[Person, list[EpisodeMeta]]]:
     """Each person the question names, with the episodes (of its filter, if any) whose roster has them, newest
     first; people on no such roster are left out."""
-    wanted = set(query.episodes)
-    chosen = [e for e in episodes if not wanted or e.episode_id in wanted]
-    if query.guests_only and not wanted and chosen:
+    chosen = asked_about(query, episodes)
+    if query.guests_only and not query.episodes:
         # "Who are the guests?" with no episode named: the newest episode's (the lead gives its date).
-        chosen = [max(chosen, key=lambda e: e.date or date.min)]
+        chosen = chosen[:1]
     out = []
     for name in query.speakers:
         found = [(p, e) for e in chosen for p in e.roster if p.name == name]
         if found:
-            found.sort(key=lambda pe: pe[1].date or date.min, reverse=True)
             out.append((found[0][0], [e for _, e in found]))
     return out
 
@@ -101,12 +98,12 @@ def _guests_lead(people: list[tuple[Person, list[EpisodeMeta]]], fr: bool) -> st
     by_episode: dict[str, list[str]] = {}
     for person, episodes in people:
         for e in episodes:
-            by_episode.setdefault(e.date.isoformat() if e.date else e.title, []).append(_described(person))
+            by_episode.setdefault(when(e), []).append(_described(person))
     if fr:
-        parts = [f"les invités de l'épisode du {when} étaient {', '.join(names)}" for when, names in
+        parts = [f"les invités de l'épisode du {day} étaient {', '.join(names)}" for day, names in
                  sorted(by_episode.items(), reverse=True)]
         return f"D'après la description de l'épisode, {' ; '.join(parts)}."
-    parts = [f"the guests of the {when} episode were {', '.join(names)}" for when, names in
+    parts = [f"the guests of the {day} episode were {', '.join(names)}" for day, names in
              sorted(by_episode.items(), reverse=True)]
     return f"According to the episode description, {'; '.join(parts)}."
 

@@ -11,19 +11,35 @@ from rag.understand import Query
 MAX_LISTED = 10
 
 
+def newest_first(episodes: list[EpisodeMeta]) -> list[EpisodeMeta]:
+    """Episodes by date, newest first (undated ones last, in their order)."""
+    return sorted(episodes, key=lambda e: e.date or date.min, reverse=True)
+
+
+def asked_about(query: Query, episodes: list[EpisodeMeta]) -> list[EpisodeMeta]:
+    """The episodes the question's filter keeps (every one when it names none), newest first."""
+    wanted = set(query.episodes)
+    return newest_first([e for e in episodes if not wanted or e.episode_id in wanted])
+
+
+def when(episode: EpisodeMeta) -> str:
+    """How an answer names an episode: its date, or its title when it has none."""
+    return episode.date.isoformat() if episode.date else episode.title
+
+
 def episodes_held(query: Query, episodes: list[EpisodeMeta]) -> str:
     """The indexed episodes, newest first, each with its date, title and guests, in the question's language."""
     fr = query.language == "fr"
     if not episodes:
         return "Aucun épisode n'est indexé." if fr else "No episode is indexed."
-    newest = sorted(episodes, key=lambda e: e.date or date.min, reverse=True)
+    newest = newest_first(episodes)
     lines = [f"{len(episodes)} épisode(s) indexé(s), du plus récent au plus ancien :" if fr else
              f"{len(episodes)} indexed episode(s), newest first:", ""]
     for e in newest[:MAX_LISTED]:
         guests = ", ".join(p.name for p in e.guests)
-        when = e.date.isoformat() if e.date else "?"
+        day = e.date.isoformat() if e.date else "?"
         with_guests = (f" (invités : {guests})" if fr else f" (guests: {guests})") if guests else ""
-        lines.append(f"- {when} · {e.title}{with_guests}")
+        lines.append(f"- {day} · {e.title}{with_guests}")
     if len(newest) > MAX_LISTED:
         rest = len(newest) - MAX_LISTED
         oldest = newest[-1].date.isoformat() if newest[-1].date else "?"
