@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import bm25s
 import numpy as np
 import Stemmer
+from bm25s.stopwords import STOPWORDS_FRENCH
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
@@ -13,11 +16,16 @@ from rag.rowfilter import RowFilter
 from rag.store import Hit
 
 _STEMMER = Stemmer.Stemmer("french")
+# bm25s.tokenize's defaults with stopwords="fr": what the index was built with.
+_SPLIT = re.compile(r"(?u)\b\w\w+\b").findall
+_STOPWORDS = frozenset(STOPWORDS_FRENCH)
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
-    """Lowercased, French-stopword-free, stemmed tokens."""
-    return bm25s.tokenize(texts, stopwords="fr", stemmer=_STEMMER, return_ids=False, show_progress=False)  # type: ignore[return-value]
+    """Lowercased, French-stopword-free, stemmed tokens: `bm25s.tokenize(texts, stopwords="fr", stemmer=...)`'s
+    output, token for token. bm25s builds three progress bars and a stopword set per call: ~0.2 ms each, and a
+    question tokenizes a dozen short texts (its topic, name spellings, every candidate quote)."""
+    return [_STEMMER.stemWords([t for t in _SPLIT(text.lower()) if t not in _STOPWORDS]) for text in texts]
 
 
 class SparseIndex:

@@ -37,3 +37,18 @@ def test_the_assistant_searches_the_corpus_spelling_of_a_named_organisation(assi
     assert query.spellings == {"hexatrust": ["exatrust"]}
     top = assistant.retrieve(query)[0].hit.chunk
     assert top.episode_id == "smart-tech-2025-06-19" and top.start == 32.0  # "la déléguée générale d'Exatrust"
+
+
+def test_tokenize_gives_bm25s_tokens_on_every_sample_line() -> None:
+    """The index was built with bm25s's tokenizer; the fast one must split, filter and stem exactly as it does."""
+    import bm25s
+
+    from ingest.parse import parse_file
+    from rag.sparse import _STEMMER, tokenize
+    from tests.conftest import SAMPLES
+
+    texts = [sl.text for path in sorted(SAMPLES.glob("*.txt")) for sl in parse_file(path).lines]
+    texts += ["L'IA générative, c'est ÇA !", "", "x", "NIS2, l'œuvre des États-Unis d'Amérique en 2025 : _a_ b"]
+    expected = bm25s.tokenize(texts, stopwords="fr", stemmer=_STEMMER, return_ids=False, show_progress=False)
+    assert len(texts) > 1500
+    assert tokenize(texts) == expected
