@@ -47,7 +47,10 @@ FRAME_WORDS = frozenset(fold(w) for w in {
     "est-il", "est-elle", "sont-ils", "sont-elles", "était-il", "était-elle", "étaient",
 })
 # "the guests", "les invités": every guest, never the host (whose menu and questions name every subject).
-GUESTS = re.compile(r"\b(?:the guests|guests|the panel|panellists|panelists|les invités|invités|débriefeurs)\b",
+# "Which guest...?", "Quel invité...?": the answer is a guest's words even though no guest is named.
+GUESTS = re.compile(r"\b(?:the guests|guests|which guest|what guest|any guest|the panel|panellists|panelists|"
+                    r"les invités|invités|quel invité|quelle invitée|lequel des invités|laquelle des invitées|"
+                    r"débriefeurs)\b",
                     re.IGNORECASE)
 # "a-t-il répondu à Julien Pillot", "answered Julien Pillot": the person answered is who the question is not about.
 ADDRESSEE = re.compile(r"\b(?:répondu|répond|répondre|answered|answers|answer|replied to|replies to|responded to|"
@@ -103,6 +106,15 @@ ROLE_WORDS = {
 # main-set answers their right quotes), so it is left to the embedder.
 ACRONYMS = {"AI": "IA", "GDPR": "RGPD", "SME": "PME", "SMEs": "PME", "CEO": "PDG", "NATO": "OTAN", "UN": "ONU",
             "VAT": "TVA"}
+
+
+
+def french_acronyms(topic: str, question: str) -> str:
+    """An English topic's acronyms as French speech says them ("AI" -> "IA"), except where the question has one
+    inside a company's name, after a capitalised word: "Scale AI", "Mistral AI" (but "Meta's AI" is IA)."""
+    names = {m.group(1) for m in re.finditer(r"\b[A-Z][\w-]*(?<!['’]s)\s+([A-Z]{2,5}s?)\b", question)}
+    return " ".join(w if w in names else ACRONYMS.get(w, w) for w in topic.split())
+
 
 MONTHS = {
     "january": 1, "janvier": 1, "february": 2, "février": 2, "fevrier": 2, "march": 3, "mars": 3, "april": 4,
@@ -441,7 +453,7 @@ def understand(
     language = detect_language(question)
     label = topic_label(question, topic, language)  # in the asker's words, before any acronym is put in French
     if language == "en":
-        topic = " ".join(ACRONYMS.get(w, w) for w in topic.split())
+        topic = french_acronyms(topic, question)
     query = Query(question=question, topic=topic, language=language, speakers=speakers, episodes=episode_ids,
                   label=label, guests_only=guests_only)
     asks_who = not topic and bool(IDENTITY.search(question))

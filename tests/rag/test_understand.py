@@ -134,7 +134,9 @@ def test_a_follow_up_carries_the_topic_with_its_label() -> None:
 
 
 @pytest.mark.parametrize("question", ["What did the guests think of the quantum campus?",
-                                      "Qu'ont dit les invités sur la commande publique ?"])
+                                      "Qu'ont dit les invités sur la commande publique ?",
+                                      "Which guest was most critical of the Meta deal?",
+                                      "Quel invité a parlé du campus quantique ?"])
 def test_the_guests_means_every_guest_and_never_the_host(question: str) -> None:
     q = understand(question, PEOPLE, EPISODES)
     assert q.guests_only and set(q.speakers) == {p.name for p in PEOPLE if not p.is_host}
@@ -251,6 +253,8 @@ def test_what_the_index_holds_is_its_own_question(question: str, intent: str) ->
     ("What did Julien Pillot say about GDPR fines?", "RGPD fines", "GDPR fines"),
     ("What did Julien Pillot say about the EU?", "EU", "the EU"),  # French says it three ways: left to the embedder
     ("Qu'a dit Julien Pillot sur l'IA ?", "IA", "l'IA"),
+    ("How much did Meta pay for Scale AI?", "Meta pay Scale AI", ""),  # a company's name stays as it is
+    ("What did Julien Pillot say about Meta's AI team?", "Meta IA team", "Meta's AI team"),
 ])
 def test_an_english_acronym_is_searched_as_french_speech_says_it(question: str, topic: str, label: str) -> None:
     q = understand(question, PEOPLE, EPISODES)
