@@ -26,8 +26,9 @@ TALK = frozenset(stem(w) for w in (
     "bienvenue", "merci", "face", "egalement", "aussi", "nouveau", "nouvelle", "plateau", "studio", "parler"))
 # How strongly a question pointing at a guest's role hands them the floor (a name at the edge is 1.0).
 POINTED_FLOOR = 0.5
-# The host turning to someone: "je voulais interroger l'avocat", "vous faire réagir".
-ASKS = re.compile(r"\b(interroger|demander|faire reagir|une question)\b")
+# The host turning to someone: "je voulais interroger l'avocat", "vous faire réagir", "De quels capteurs
+# quantiques parlent-ils ? Expliquez-nous." (to the quantum guest).
+ASKS = re.compile(r"\b(interroger|demander|faire reagir|une question|expliquez nous|dites nous|racontez nous)\b")
 # How many units back a one-word reply looks for the greeting or thanks it answers.
 REPLY_REACH = 4
 
