@@ -20,10 +20,15 @@ from ingest.models import EpisodeMeta, Person
 from ingest.names import _HONORIFICS, _phonetic, _word_score, fold
 from rag.types import Filters, Message
 
-EN_WORDS = {"what", "did", "does", "say", "said", "about", "the", "who", "which", "how", "is", "are", "and", "of",
-            "think", "on", "in", "episode", "talk", "mention", "why", "when", "they", "she", "he", "his", "her"}
+# Function words of one language only ("a" is both: "Who gave a red card?", "Qu'a dit Pillot ?").
+EN_WORDS = {"what", "did", "does", "do", "say", "said", "about", "the", "who", "which", "how", "is", "are", "was",
+            "were", "and", "of", "think", "on", "in", "episode", "talk", "mention", "why", "when", "they", "she", "he",
+            "his", "her", "an", "to", "for", "with", "from", "by", "any", "anyone", "someone", "has", "have", "it",
+            "that", "this", "there", "their", "you", "we", "can", "will", "would", "should", "could", "gave", "give"}
 FR_WORDS = {"qu", "que", "quoi", "dit", "sur", "le", "la", "les", "des", "du", "est", "et", "qui", "pense", "parlé",
-            "elle", "il", "a", "t", "de", "quel", "quelle", "pourquoi", "comment", "épisode", "émission", "ont"}
+            "elle", "il", "t", "de", "quel", "quelle", "pourquoi", "comment", "épisode", "émission", "ont", "un",
+            "une", "ce", "cette", "ces", "au", "aux", "pour", "par", "avec", "dans", "ne", "pas", "sont", "été",
+            "était", "ils", "elles", "où", "lui", "leur", "son", "sa", "ses", "quels", "quelles", "y", "se"}
 
 # Words that frame a question rather than name its topic. Compared folded (`fold`: "invités" -> "invites",
 # "est-ce" -> "est ce"), as the question's words are.

@@ -157,7 +157,10 @@ def test_a_new_full_question_does_not_inherit_anything() -> None:
 
 @pytest.mark.parametrize(("text", "lang"), [("What did she say?", "en"), ("Qu'a-t-elle dit sur l'IA ?", "fr"),
                                             ("Tell me about Imène Kabouya", "en"),  # a name's accents are not French
-                                            ("Qui est Imène Kabouya ?", "fr")])
+                                            ("Qui est Imène Kabouya ?", "fr"),
+                                            ("Who gave a red card?", "en"),  # "a" is English too
+                                            ("Qui a sorti un carton rouge ?", "fr"),
+                                            ("In June?", "en"), ("En juin ?", "fr")])
 def test_language_detection(text: str, lang: str) -> None:
     assert detect_language(text) == lang
 
