@@ -23,7 +23,13 @@ from ingest.speakers.units import Unit
 TALK = frozenset(stem(w) for w in (
     "plaisir", "retrouver", "point", "points", "sujet", "sujets", "habitude", "confronter", "semaine", "discussion",
     "lancer", "connecte", "connectee", "avons", "table", "ensemble", "aujourd", "rappelle", "cher", "chere",
-    "bienvenue", "merci", "face", "egalement", "aussi", "nouveau", "nouvelle", "plateau", "studio", "parler"))
+    "bienvenue", "merci", "face", "egalement", "aussi", "nouveau", "nouvelle", "plateau", "studio", "parler",
+    # Adverbs of an introduction's sentence ("startup qui réinvente forcément la sécurité"): their stems ("forc")
+    # match any later "forces" or "vraie", and a host's question then points at that guest.
+    "forcement", "vraiment", "notamment", "evidemment", "justement", "effectivement", "finalement", "clairement",
+    "simplement", "absolument", "totalement", "completement", "directement", "exactement", "largement",
+    "seulement", "rapidement", "recemment", "actuellement", "generalement", "particulierement", "reellement",
+    "personnellement", "certainement", "naturellement", "egalement", "enormement", "profondement"))
 # How strongly a question pointing at a guest's role hands them the floor (a name at the edge is 1.0).
 POINTED_FLOOR = 0.5
 # The host turning to someone: "je voulais interroger l'avocat", "vous faire réagir", "De quels capteurs
