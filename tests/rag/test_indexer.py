@@ -166,9 +166,9 @@ def test_the_speaker_llm_pass_runs_at_ingest_and_is_part_of_the_version(tmp_path
     assert (plain.status, first.status, again.status) == ("added", "replaced", "unchanged")
     assert first.notice and "windows accepted" in first.notice and sent > 0
     lines = {ln.line: ln.speaker for ln in with_llm.transcript("smart-tech-2025-06-19").lines}
-    # Lines 85-93: Marc Kaplan answers the host's "Marc Kaplan, quel est votre regard ?"; the chain gives them to
-    # Alain Staron, the model that follows the show to Marc, and the index now says so.
-    assert chain_label[85] == "Alain Staron" and lines[85] == "Marc Kaplan"
+    # Lines 177-192: Louis Soris rebounds on Dorothée Decrop ("Juste pour rebondir à ce que vous disiez"); the chain
+    # keeps Dorothée, the model that follows the show gives them to Louis, and the index now says so.
+    assert chain_label[177] == "Dorothée Decrop" and lines[177] == "Louis Soris"
     # And turning it off again goes back to the offline labels.
     [back] = offline.ingest([june_copy])
     assert back.status == "replaced" and back.notice is None
