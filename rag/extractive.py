@@ -62,6 +62,10 @@ class Thresholds:
     # Off by default: at 0.5 it cut wrong-speaker citations 47 -> 26 but wrong refusals rose 14% -> 45%
     # (eval, attribution v2); quotes under 0.5 are flagged "speaker uncertain" instead.
     min_speaker_confidence: float = 0.0
+    # Restricted to named speakers: a turn answering a host question that holds at least this share of the topic's
+    # terms is evidence whatever its own words ("Quand le projet de loi résilience doit-il revenir ?" answered by
+    # "Plutôt l'automne, il va peut-être revenir à l'Assemblée nationale").
+    asked_overlap: float = 0.5
     # Further quotes must score at least this fraction of the best one.
     relative_cut: float = 0.65
     max_citations: int = 4
@@ -78,6 +82,7 @@ class Quote:
     similarity: float
     overlap: float
     confidence: float = 1.0  # the least certain attribution among the quoted lines
+    asked: float = 0.0  # share of the topic's terms in the host's question the chunk answers
 
     @property
     def score(self) -> float:
@@ -106,7 +111,9 @@ def select_quotes(query: Query, ranked: list[Ranked], embedder: Embedder, thresh
             continue
         chunk_terms = set(tokenize([r.hit.chunk.text])[0])
         chunk_lower = r.hit.chunk.text.lower()
+        asked = overlap(topic_terms, r.hit.chunk.context, spellings=query.spellings) if r.hit.chunk.context else 0.0
         for w in found:
+            w.asked = asked
             w.similarity = float(sims[at])
             at += 1
             w.overlap = overlap(topic_terms, w.text, chunk_terms, query.spellings)
@@ -131,7 +138,8 @@ def _is_evidence(q: Quote, query: Query, t: Thresholds) -> bool:
         # "What did Imen say?" has no topic to test against: the speaker filter is the question.
         return bool(query.speakers)
     if query.names_people:
-        return q.similarity >= t.min_similarity_filtered or (q.overlap > 0 and q.similarity >= t.weak_similarity)
+        return (q.similarity >= t.min_similarity_filtered or (q.overlap > 0 and q.similarity >= t.weak_similarity)
+                or q.asked >= t.asked_overlap)
     return (q.similarity >= t.min_similarity_open
             or (q.overlap >= t.min_overlap_open and q.similarity >= t.weak_similarity_open)
             or (q.overlap >= t.partial_overlap_open and q.similarity >= t.partial_similarity_open))

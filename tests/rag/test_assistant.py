@@ -130,3 +130,10 @@ def test_an_english_question_about_ai_finds_the_guests_saying_ia(assistant: Assi
     assert not answer.refused and answer.answer.splitlines()[0].startswith("What was said about AI")
     assert all(c.speaker != "Delphine Sabattier" for c in answer.citations)
     assert any(re.search(r"\b(IA|intelligence artificielle)\b", c.quote) for c in answer.citations)
+
+
+def test_a_turn_answering_the_hosts_question_on_the_topic_is_evidence(assistant: Assistant) -> None:
+    # 06-19 20:56: the host asks about the "projet de loi résilience"; Dorothée Decrop's answer never names it.
+    answer = assistant.ask("Quand le projet de loi résilience doit-il revenir, selon Dorothée Decrop ?")
+    assert not answer.refused
+    assert answer.citations[0].speaker == "Dorothée Decrop" and "automne" in answer.citations[0].quote
