@@ -23,8 +23,8 @@ _STOPWORDS = frozenset(STOPWORDS_FRENCH)
 
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Lowercased, French-stopword-free, stemmed tokens: `bm25s.tokenize(texts, stopwords="fr", stemmer=...)`'s
-    output, token for token. bm25s builds three progress bars and a stopword set per call: ~0.2 ms each, and a
-    question tokenizes a dozen short texts (its topic, name spellings, every candidate quote)."""
+    output, token for token. bm25s builds three progress bars and a stopword set per call (0.044 ms a call against
+    0.004), and an answer tokenizes a hundred short texts (its topic, name spellings, every candidate quote window)."""
     return [_STEMMER.stemWords([t for t in _SPLIT(text.lower()) if t not in _STOPWORDS]) for text in texts]
 
 

@@ -113,7 +113,6 @@ ACRONYMS = {"AI": "IA", "GDPR": "RGPD", "SME": "PME", "SMEs": "PME", "CEO": "PDG
             "VAT": "TVA"}
 
 
-
 def french_acronyms(topic: str, question: str) -> str:
     """An English topic's acronyms as French speech says them ("AI" -> "IA"), except where the question has one
     inside a company's name, after a capitalised word: "Scale AI", "Mistral AI" (but "Meta's AI" is IA)."""

@@ -29,7 +29,7 @@ TALK = frozenset(stem(w) for w in (
     "forcement", "vraiment", "notamment", "evidemment", "justement", "effectivement", "finalement", "clairement",
     "simplement", "absolument", "totalement", "completement", "directement", "exactement", "largement",
     "seulement", "rapidement", "recemment", "actuellement", "generalement", "particulierement", "reellement",
-    "personnellement", "certainement", "naturellement", "egalement", "enormement", "profondement"))
+    "personnellement", "certainement", "naturellement", "enormement", "profondement"))
 # How strongly a question pointing at a guest's role hands them the floor (a name at the edge is 1.0).
 POINTED_FLOOR = 0.5
 # The host turning to someone: "je voulais interroger l'avocat", "vous faire réagir", "De quels capteurs
