@@ -4,7 +4,8 @@ Questions point at physical lines and seconds of `data/transcripts/*.txt`; speak
 same lines. A window that drifted off its passage, a misspelt speaker or a gold row out of step with the file
 would silently skew every retrieval and attribution score, so each is checked against the files here, for every
 question set: `questions.jsonl` (the one thresholds were tuned on), `heldout.jsonl` (written afterwards,
-never tuned on) and `heldout2.jsonl` (written blind in session 5, never tuned on either).
+never tuned on), `heldout2.jsonl` (written blind in session 5) and `heldout3.jsonl` (written blind in session 7, by
+a helper that never ran the system).
 """
 
 from __future__ import annotations
@@ -48,11 +49,15 @@ DATASETS = {
     "heldout2": Dataset(DATA / "heldout2.jsonl", "k", 20,
                         ("Marcaplan", "Descroppes", "Erika", "Sorris", "Morel", "the lawyer", "Imen", "Julien ",
                          "Delphine", "Staron", "Kaplan")),
+    "heldout3": Dataset(DATA / "heldout3.jsonl", "m", 20,
+                        ("Sorris", "Morel", "Imen", "Kaplan", "Staron", "Julien ", "Dorothée", "Haddad", "Pillot",
+                         "the lawyer", "l'avocate", "Delphine")),
 }
 # Held-out sets, each with the sets written before it: what it must not repeat, and the share of its windows
 # that must be passages those sets never cite. heldout2 is lower because Soris, Maurel and Pillot have no
 # passage left that no earlier window touches.
-HELDOUT = {"heldout": (("questions",), 0.6), "heldout2": (("questions", "heldout"), 0.5)}
+HELDOUT = {"heldout": (("questions",), 0.6), "heldout2": (("questions", "heldout"), 0.5),
+           "heldout3": (("questions", "heldout", "heldout2"), 0.5)}
 each_heldout = pytest.mark.parametrize("dataset", list(HELDOUT))
 
 E6, E12 = "smart-tech-2025-06-19", "smart-tech-2025-12-11"
@@ -303,8 +308,9 @@ def test_the_eval_runner_loads_either_set_and_defaults_to_the_main_one(tmp_path:
     assert [q.id for q in loaded] == [q["id"] for q in questions("heldout")]
     h01 = loaded[0]
     assert h01.speakers == ("Marc Kaplan",) and (h01.windows[0].first_line, h01.windows[0].last_line) == (72, 80)
-    second = metrics.load_questions(DATASETS["heldout2"].path)
-    assert [q.id for q in second] == [q["id"] for q in questions("heldout2")]
+    for later in ("heldout2", "heldout3"):
+        loaded_later = metrics.load_questions(DATASETS[later].path)
+        assert [q.id for q in loaded_later] == [q["id"] for q in questions(later)]
     # A missing file is a usage error before any index is built, not a traceback.
     assert main(["--questions", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path)]) == 2
 
