@@ -209,6 +209,12 @@ def show(rows: list[dict[str, Any]], verdicts: list[dict[str, Any]]) -> None:
         mark = "[green]PASS[/green]" if v["pass"] else "[red]MISS[/red]"
         extra = f" (baseline {v['baseline']:.3g})" if "baseline" in v else ""
         console.print(f"{mark} {v['target']}: {v['value']:.3g}{extra}")
+    largest = max(rows, key=lambda r: r["episodes"])
+    ours, base = largest["retrieve"].get("by_language"), largest["baseline"].get("by_language")
+    if ours and base:  # (results written before session 7 have no split)
+        parts = [f"{lang} ours {ours[lang]['p50']:.1f}/{ours[lang]['p95']:.1f}, baseline {base[lang]['p50']:.1f}/"
+                 f"{base[lang]['p95']:.1f}" for lang in ours if lang in base]
+        console.print(f"retrieval p50/p95 ms by question language ({largest['label']}): " + "; ".join(parts))
     if any("quality" in r for r in rows):
         q = next(r for r in rows if "quality" in r)["quality"]
         ratio = q["ours_hit5"] / q["baseline_hit5"] if q["baseline_hit5"] else float("inf")

@@ -134,9 +134,23 @@ def cmd_query(args: argparse.Namespace) -> dict[str, Any]:
 
     cold = once(questions[0])
     once(questions[1])  # one more warm-up: the first warm query should not pay for lazy imports
-    warm = [once(q) for q in (questions[2:] * 4)[: args.n]]
+    order = _warm_order(len(questions), args.n)
+    warm = [once(questions[i]) for i in order]
     return {"mode": args.mode, "window_cache": not args.no_window_cache, "import_s": imported - t0, "open_s": opened - imported, "cold_ms": cold,
-            "warm": _percentiles(warm), "warm_ms": warm, "maxrss_mb": maxrss_mb()}
+            "warm": _percentiles(warm), "warm_ms": warm, "by_language": _by_language(warm, order),
+            "maxrss_mb": maxrss_mb()}
+
+
+def _warm_order(count: int, n: int) -> list[int]:
+    """The questions timed warm, by index: all but the two warm-ups, in order, repeated up to n."""
+    return (list(range(2, count)) * 4)[:n]
+
+
+def _by_language(warm: list[float], order: list[int]) -> dict[str, dict[str, float]]:
+    """Warm percentiles per question language: an English question also pays for its translation."""
+    languages = [q.language for q in answerable_questions()]
+    return {lang: _percentiles([ms for ms, i in zip(warm, order, strict=True) if languages[i] == lang])
+            for lang in sorted({languages[i] for i in order})}
 
 
 def cmd_stats(args: argparse.Namespace) -> dict[str, Any]:
@@ -206,8 +220,10 @@ def cmd_baseline_query(args: argparse.Namespace) -> dict[str, Any]:
 
     cold = once(questions[0])
     once(questions[1])
-    warm = [once(q) for q in (questions[2:] * 4)[: args.n]]
-    return {"cold_ms": cold, "warm": _percentiles(warm), "maxrss_mb": maxrss_mb()}
+    order = _warm_order(len(questions), args.n)
+    warm = [once(questions[i]) for i in order]
+    return {"cold_ms": cold, "warm": _percentiles(warm), "by_language": _by_language(warm, order),
+            "maxrss_mb": maxrss_mb()}
 
 
 def main(argv: list[str] | None = None) -> int:

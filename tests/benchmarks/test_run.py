@@ -23,6 +23,9 @@ def test_a_tiny_run_writes_a_report_and_a_plot(tmp_path: Path) -> None:
     assert row["ingest_cached"] is False and row["ingest_hours_per_min"] > 0
     for part in ("retrieve", "ask", "ask_nocache", "baseline"):
         assert row[part]["warm"]["n"] == 2 and row[part]["cold_ms"] > 0
+        # The same warm questions, split by language (an English one also pays for its translation).
+        split = row[part]["by_language"]
+        assert set(split) <= {"en", "fr"} and sum(v["n"] for v in split.values()) == 2
     assert row["baseline_build"]["chunks"] > 0 and not row["baseline_build"]["stand_in_vectors"]
     assert row["index_mb"] > 0 and row["startup_s"] > 0
     assert {t["target"].split(" ")[0] for t in report["targets"]} >= {"retrieval", "full", "ingest"}
