@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.models import Chunk, EpisodeMeta, Person, Transcript
+from ingest.pipeline import PIPELINE_VERSION
 from ingest.turns import group_turns
 from rag import agenda, blas, extractive, introductions, listing
 from rag.embedders import Embedder, get_embedder
@@ -268,6 +269,21 @@ class Assistant:
         """Remove an episode from the index; False when it was not there."""
         with self._ingest_lock, writer_lock(self.settings.index_dir):
             return self.store.remove_episode(episode_id)
+
+    def outdated(self) -> list[str]:
+        """Episodes indexed by an older parsing/attribution pipeline (`ingest.pipeline.PIPELINE_VERSION`): their
+        speakers and chunks are what that version made until the files are ingested again. (Records written before
+        they carried the pipeline's version are not counted: nothing says which version made them.)"""
+        return sorted(eid for eid, rec in self.store.catalog().items() if rec.pipeline not in ("", PIPELINE_VERSION))
+
+    def outdated_notice(self) -> str | None:
+        """A sentence for the person running debrief when `outdated()` is not empty, else None."""
+        old = self.outdated()
+        if not old:
+            return None
+        some = ", ".join(old[:3]) + (f" and {len(old) - 3} more" if len(old) > 3 else "")
+        return (f"{len(old)} episode(s) ({some}) were indexed by an older version of debrief, whose speaker "
+                f"attribution differs: run `debrief ingest` on their files to bring them up to date.")
 
     def ensure_samples(self) -> list[IngestResult]:
         """Ingest the bundled sample transcripts when the index is empty."""

@@ -204,7 +204,11 @@ def cmd_turns(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.types import Filters
 
-    answer = _assistant().ask(args.question, Filters(speakers=args.speaker, episodes=args.episode))
+    assistant = _assistant()
+    answer = assistant.ask(args.question, Filters(speakers=args.speaker, episodes=args.episode))
+    outdated = assistant.outdated_notice()
+    if outdated:
+        errors.print(f"[yellow]note: {outdated}[/yellow]")
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
         return 0

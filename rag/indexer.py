@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ingest.chunking import ChunkingConfig
 from ingest.errors import TranscriptError
-from ingest.pipeline import content_version, expand_paths, prepare
+from ingest.pipeline import PIPELINE_VERSION, content_version, expand_paths, prepare
 from rag.embedders import Embedder
 from rag.store import EpisodeRecord, VectorStore
 from rag.types import IngestResult
@@ -78,7 +78,7 @@ class Indexer:
             turns_by_speaker[turn.speaker] = turns_by_speaker.get(turn.speaker, 0) + 1
         record = EpisodeRecord(version=prepared.version, meta=prepared.transcript.meta,
                                labelled=prepared.transcript.labelled, lines=len(prepared.transcript.lines),
-                               speaker_turns=turns_by_speaker)
+                               speaker_turns=turns_by_speaker, pipeline=PIPELINE_VERSION)
         self.store.replace_episode(record, prepared.transcript, prepared.chunks, vectors)
         return IngestResult(path=str(path), episode_id=episode_id, status="replaced" if existed else "added",
                             turns=len(prepared.turns), chunks=len(prepared.chunks),

@@ -98,6 +98,7 @@ class EpisodeRecord:
     labelled: bool = False
     lines: int = 0
     speaker_turns: dict[str, int] = field(default_factory=dict)
+    pipeline: str = ""  # the PIPELINE_VERSION that parsed and attributed it ("" before records carried it)
 
     @property
     def episode_id(self) -> str:
@@ -455,13 +456,14 @@ def _meta_from_dict(m: dict[str, Any]) -> EpisodeMeta:
 
 def _record_to_json(record: EpisodeRecord) -> str:
     return json.dumps({"version": record.version, "meta": _meta_to_dict(record.meta), "labelled": record.labelled,
-                       "lines": record.lines, "speaker_turns": record.speaker_turns}, ensure_ascii=False)
+                       "lines": record.lines, "speaker_turns": record.speaker_turns, "pipeline": record.pipeline},
+                      ensure_ascii=False)
 
 
 def _record_from_json(text: str) -> EpisodeRecord:
     data = json.loads(text)
     return EpisodeRecord(version=data["version"], meta=_meta_from_dict(data["meta"]), labelled=data["labelled"],
-                         lines=data["lines"], speaker_turns=data["speaker_turns"])
+                         lines=data["lines"], speaker_turns=data["speaker_turns"], pipeline=data.get("pipeline", ""))
 
 
 def _transcript_to_json(transcript: Transcript) -> str:

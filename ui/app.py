@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 import shutil
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -426,6 +427,9 @@ def serve(settings: Settings | None = None) -> None:
     settings = settings or Settings()
     assistant = Assistant(settings)
     assistant.ensure_samples()
+    notice = assistant.outdated_notice()
+    if notice:
+        print(f"note: {notice}", file=sys.stderr, flush=True)
     app = build_app(assistant)
     print(f"debrief UI on http://{settings.host}:{settings.port}/", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

@@ -238,3 +238,31 @@ def test_an_ingest_waits_while_another_process_is_writing_the_index(tmp_path: Pa
     worker.join(timeout=300)
     assert blocked, "the ingest went ahead while another process held the writer lock"
     assert [r.status for r in results] == ["added"]
+
+
+def test_episodes_indexed_by_an_older_pipeline_are_reported_until_ingested_again(
+        fresh_assistant: Assistant, june_copy: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import ingest.pipeline
+    import rag.indexer
+    from rag import cli
+
+    current = ingest.pipeline.PIPELINE_VERSION
+    for module in (ingest.pipeline, rag.indexer):  # an index built by the previous release
+        monkeypatch.setattr(module, "PIPELINE_VERSION", "1")
+    [old] = fresh_assistant.ingest([june_copy])
+    for module in (ingest.pipeline, rag.indexer):
+        monkeypatch.setattr(module, "PIPELINE_VERSION", current)
+    assert old.status == "added" and fresh_assistant.outdated() == ["smart-tech-2025-06-19"]
+    notice = fresh_assistant.outdated_notice()
+    assert notice and "smart-tech-2025-06-19" in notice and "debrief ingest" in notice
+
+    # `debrief ask` says so on stderr and keeps its JSON on stdout clean.
+    monkeypatch.setattr(cli, "_assistant", lambda: fresh_assistant)
+    assert cli.main(["ask", "What did Marc Kaplan say about quantum sensors?", "--json"]) == 0
+    out = capsys.readouterr()
+    assert "older version of debrief" in out.err and json.loads(out.out)["answer"]
+
+    # Ingesting the unchanged file again re-attributes it with today's pipeline, and the notice goes.
+    [again] = fresh_assistant.ingest([june_copy])
+    assert again.status == "replaced" and fresh_assistant.outdated() == [] and fresh_assistant.outdated_notice() is None
