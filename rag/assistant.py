@@ -282,8 +282,8 @@ class Assistant:
         if not old:
             return None
         some = ", ".join(old[:3]) + (f" and {len(old) - 3} more" if len(old) > 3 else "")
-        return (f"{len(old)} episode(s) ({some}) were indexed by an older version of debrief, whose speaker "
-                f"attribution differs: run `debrief ingest` on their files to bring them up to date.")
+        return (f"{len(old)} episode(s) ({some}) were indexed by an older version of debrief, whose parsing and speaker "
+                f"attribution have changed since: run `debrief ingest` on their files to bring them up to date.")
 
     def ensure_samples(self) -> list[IngestResult]:
         """Ingest the bundled sample transcripts when the index is empty."""
