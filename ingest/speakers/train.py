@@ -316,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     """Fit and save (default), print cross-episode figures (`--cross`), or the scales' grid pick (`--tune`)."""
     args = sys.argv[1:] if argv is None else argv
     if "--tune" in args:
-        picked = tune([e for _, e in gold_episodes()], fit([e for _, e in gold_episodes()]))
+        episodes = [e for _, e in gold_episodes()]
+        picked = tune(episodes, fit(episodes))
         print(f"grid pick on every gold episode: emission {picked.emission_scale}, content {picked.content}, "
               f"switch {picked.switch_scale} (SCALES = {SCALES})")
         return 0
