@@ -83,6 +83,11 @@ class Assistant:
     ) -> Iterator[str | Answer]:
         """Text deltas as the answer is written, then the final Answer (authoritative: it replaces the deltas)."""
         query = self.understand(question, filters, history)
+        if not self._catalog_views()[1]:
+            empty = Answer(answer=listing.nothing_indexed(query), refused=True, citations=[])
+            yield empty.answer
+            yield empty
+            return
         if query.intent == "episodes":
             held = Answer(answer=listing.episodes_held(query, self._catalog_views()[1]), refused=False, citations=[])
             yield held.answer

@@ -53,7 +53,7 @@ class PhraseBridge:
         if len(phrases) != len(vectors):
             raise ValueError(f"{len(vectors)} vectors for {len(phrases)} phrases")
         self.phrases = phrases
-        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(phrases), -1)
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(phrases), embedder.dim)
         self.embedder = embedder
         sizes = np.array([p.count(" ") + 1 for p in phrases], dtype=np.int64)
         # Rows of the one-word and of the two-word phrases: a phrase is only compared with phrases of its size,

@@ -27,6 +27,13 @@ def when(episode: EpisodeMeta) -> str:
     return episode.date.isoformat() if episode.date else episode.title
 
 
+def nothing_indexed(query: Query) -> str:
+    """What any question gets while the index holds no episode, in the question's language."""
+    if query.language == "fr":
+        return "Aucun épisode n'est indexé : ajoutez d'abord une transcription (`debrief ingest FICHIER`)."
+    return "No episode is indexed yet: add a transcript first (`debrief ingest FILE`)."
+
+
 def episodes_held(query: Query, episodes: list[EpisodeMeta]) -> str:
     """The indexed episodes, newest first, each with its date, title and guests, in the question's language."""
     fr = query.language == "fr"

@@ -137,3 +137,16 @@ def test_a_turn_answering_the_hosts_question_on_the_topic_is_evidence(assistant:
     answer = assistant.ask("Quand le projet de loi résilience doit-il revenir, selon Dorothée Decrop ?")
     assert not answer.refused
     assert answer.citations[0].speaker == "Dorothée Decrop" and "automne" in answer.citations[0].quote
+
+
+@pytest.mark.parametrize(("question", "says"), [
+    ("What did Julien Pillot say about public procurement?", "No episode is indexed yet"),
+    ("Qu'a dit Julien Pillot sur la commande publique ?", "Aucun épisode n'est indexé"),
+    ("Which episodes do you have?", "No episode is indexed yet"),
+])
+def test_an_empty_index_says_nothing_is_indexed(fresh_assistant: Assistant, question: str, says: str) -> None:
+    # An English question used to crash here: the phrase bridge of a corpus without phrases had no shape.
+    answer = fresh_assistant.ask(question)
+    assert answer.refused
+    assert answer.citations == []
+    assert answer.answer.startswith(says)
