@@ -25,7 +25,7 @@ from ingest.speakers.cues import (
     SELF_ROLE,
     role_stems,
 )
-from ingest.speakers.text import mentions, stem, words
+from ingest.speakers.text import mentions, quoted, stem, words
 from ingest.speakers.units import Unit
 
 # Style words: pronouns, discourse markers and fillers (never topic words).
@@ -87,6 +87,7 @@ class UnitInfo:
     self_desc: dict[str, float] = field(default_factory=dict)
     reply: bool = False
     rebound: bool = False
+    quoted: set[str] = field(default_factory=set)  # guests quoted ("ce que dit Emine"): not the speaker
 
 
 def _bucket(n: int) -> list[float]:
@@ -121,6 +122,7 @@ def unit_features(units: list[Unit], roster: list[Person], host: Person | None,
         fw = [fold(w) for w in ws]
         info = UnitInfo(question="?" in text[-3:], reply=bool(REPLY.match(folded)),
                         rebound=bool(REBOUND.search(folded)))
+        info.quoted = {n for n in quoted(text, roster) if not (host and n == host.name)}
         greets = 0.0
         for m in mentions(text, roster):
             if host and m.person.name == host.name:

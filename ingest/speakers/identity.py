@@ -47,6 +47,7 @@ class Weights:
     floor_earlier: float = 1.5  # named earlier in that turn
     self_desc: float = 2.5      # "moi, en tant qu'avocat" -> the lawyer
     named_inside: float = -2.0  # a guest does not name themselves
+    quoted: float = -3.0        # ... nor quote themselves ("ce que dit Emine"), anywhere in the turn
     role_ref: float = 2.0       # the host points at a role or company ("interroger l'avocat")
     reply: float = 6.0          # a one-word reply answers the guest the host greeted or thanked
     stay_short: float = 3.0     # the same guest goes on after a short interjection
@@ -144,6 +145,8 @@ def turn_cues(turns: list[Turn], t: int, units: list[Unit], infos: list[UnitInfo
             if j < 2 and name in infos[k].named:
                 fixed[g] += w.named_inside
             fixed[g] += w.self_desc * infos[k].self_desc.get(name, 0.0)
+            if name in infos[k].quoted:
+                fixed[g] += w.quoted
             if j == 0 and infos[k].answers == name:
                 fixed[g] += w.reply
     for g in range(n):

@@ -183,7 +183,7 @@ def emissions(chain: Chain, p_host: np.ndarray, infos: list[UnitInfo],
         out[t, :2 * n + 1] = host_ll[t]
         for g, name in enumerate(chain.guests):
             s = guest_ll[t]
-            if name in info.named:
+            if name in info.named or name in info.quoted:
                 s -= params.self_named
             s += params.self_desc * info.self_desc.get(name, 0.0)
             if info.answers == name:

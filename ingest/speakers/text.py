@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import Stemmer
+from rapidfuzz.distance import Levenshtein
 
 from ingest.models import Person
 from ingest.names import fold, match_person
@@ -77,6 +78,36 @@ def mentions(text: str, roster: list[Person]) -> list[Mention]:
             found.append(Mention(p, i, i))
         i += 1
     return found
+
+
+# Verbs of reported speech: a guest named right after one is being quoted ("ce que dit Emine", "comme le
+# disait Julien"), so whoever speaks is someone else.
+REPORTING = frozenset({"dit", "disait", "dire", "rejoins", "rejoint", "souligne", "soulignait", "rappelait",
+                       "expliquait", "evoquait"})
+# How close (0-100) a quoted first name must be when no roster name matches: quoted names are the subtitles'
+# worst spellings ("Emine" for Imène), and a wrong match here only says who is *not* speaking.
+QUOTED_MATCH = 60.0
+
+
+def quoted(text: str, roster: list[Person]) -> set[str]:
+    """Roster members the line quotes: a capitalised word at most two words after a reporting verb,
+    matched strictly first, then loosely by first name (edit similarity: the best unique match at
+    QUOTED_MATCH or more)."""
+    ws = words(text)
+    out: set[str] = set()
+    for i, w in enumerate(ws):
+        if i == 0 or not w[:1].isupper() or len(w) < 3:
+            continue
+        if not REPORTING.intersection(fold(x) for x in ws[max(0, i - 2):i]):
+            continue
+        p = match_person(w, roster) or _sounds_like(w, roster)
+        if p is None:
+            scored = sorted(((100 * Levenshtein.normalized_similarity(fold(w), fold(q.first_name)), q.name) for q in roster), reverse=True)
+            if scored and scored[0][0] >= QUOTED_MATCH and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+                out.add(scored[0][1])
+            continue
+        out.add(p.name)
+    return out
 
 
 def _phonetic(word: str) -> str:

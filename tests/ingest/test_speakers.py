@@ -15,7 +15,7 @@ from ingest.speakers import attribute
 from ingest.speakers.corrections import apply, load, sidecar_path
 from ingest.speakers.features import feature_names, unit_features
 from ingest.speakers.model import CONTEXTS, WEIGHTS_FILE, Params
-from ingest.speakers.text import mentions
+from ingest.speakers.text import mentions, quoted
 from ingest.speakers.train import switch_rates
 from ingest.speakers.units import Unit, build_units
 
@@ -23,10 +23,10 @@ ROOT = Path(__file__).resolve().parents[2]
 JUNE = ROOT / "data" / "transcripts" / "smart-tech-2025-06-19.txt"
 DECEMBER = ROOT / "data" / "transcripts" / "smart-tech-2025-12-11.txt"
 # Measured with the shipped model (trained on both gold episodes): 72.3% line accuracy on 06-19,
-# 68.5% on 12-11; cross-episode (trained on the other one only) 63.2% and 68.6%. Regression guards only.
+# 74.4% on 12-11; cross-episode (trained on the other one only) 63.2% and 72.8%. Regression guards only.
 JUNE_MIN_ACCURACY = 0.63
-DECEMBER_MIN_ACCURACY = 0.65
-# Measured: 97% (06-19) and 91% (12-11) of the wrong lines have confidence under 0.5 (T=3.0; 98% at T=4.0).
+DECEMBER_MIN_ACCURACY = 0.70
+# Measured: 96% (06-19) and 89% (12-11) of the wrong lines have confidence under 0.5 (T=3.0).
 MIN_ERRORS_FLAGGED = 0.88
 
 
@@ -97,7 +97,9 @@ def test_low_confidence_is_where_the_errors_are(june: Transcript, december: Tran
     for t, name in ((june, "smart-tech-2025-06-19"), (december, "smart-tech-2025-12-11")):
         cal = calibration(pair_up(t.lines, load_gold(GOLD_DIR / f"{name}.speakers.tsv")))
         assert cal.errors_low_share >= MIN_ERRORS_FLAGGED
-        assert cal.high_accuracy > cal.low_accuracy + 0.2
+        # Measured 96 vs 65 % (06-19) and 88 vs 71 % (12-11): a quoted name fixed many lines the model is
+        # still unsure of, which narrowed the 12-11 gap from 25 to 17 points.
+        assert cal.high_accuracy > cal.low_accuracy + 0.15
 
 
 def test_fragments_are_rebuilt_into_sentences() -> None:
@@ -172,6 +174,19 @@ def test_subtitle_spelling_of_a_first_name_still_names_the_guest(december: Trans
     # 09:20 "Ymen, une question ou une réaction ?": the subtitles' spelling of Imène.
     said = mentions("Ymen, une question ou une réaction ?", december.meta.roster)
     assert [m.person.name for m in said] == ["Imène Kabouya"]
+
+
+def test_a_quoted_guest_is_not_the_speaker(december: Transcript) -> None:
+    # 11:13 Audrey Maurel: "pour vous dire sur ce que dit Emine," (the subtitles' spelling of Imène, which no
+    # roster name matches strictly). Quoted, Imène is who is *not* speaking: the turn is Audrey's.
+    roster = december.meta.roster
+    assert quoted("pour vous dire sur ce que dit Emine,", roster) == {"Imène Kabouya"}
+    assert mentions("pour vous dire sur ce que dit Emine,", roster) == []
+    assert quoted("comme le disait Julien tout à l'heure", roster) == {"Julien Pillot"}
+    assert quoted("Julien, une question pour Éric Haddad ?", roster) == set()  # named, not quoted
+    assert quoted("ce que dit Bernard", roster) == set()  # nobody on the roster is close
+    assert by_line(december, 255).speaker == "Audrey Maurel"
+    assert by_line(december, 270).speaker == "Audrey Maurel"
 
 
 def test_a_question_for_someone_is_not_handing_them_the_floor(december: Transcript) -> None:
