@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # attribution's modules load on first use: parsing alone stay
     from ingest.speakers.refine import ChatModel, RefineReport
 
 # Bump when parsing, attribution or chunking changes what an unchanged file produces: forces a re-index.
-PIPELINE_VERSION = "10"
+PIPELINE_VERSION = "11"
 # Appended to the version of an episode whose speaker LLM pass stopped on an endpoint failure: that version never
 # equals a freshly computed one, so the next ingest of the unchanged file tries the pass again.
 PARTIAL = "-partial"

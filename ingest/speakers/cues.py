@@ -49,6 +49,10 @@ REBOUND = re.compile(r"\b(pour rebondir|je rebondis|pour completer|je rejoins|je
 # A bare reply: answers a greeting or a question, so it is not the greeter's or asker's line.
 REPLY = re.compile(r"^(bonjour|bonsoir|merci|oui|non|absolument|exactement|tout a fait|c est ca|bien sur)"
                    r"( (delphine|beaucoup|oui|non|bien sur))*$")
+# Answering what someone else just said ("Juste pour rebondir à ce que vous disiez"): the speaker is not the
+# guest who said it.
+# ("là où je vous rejoins" is not one: 06-19 27:30, Dorothée Decrop agreeing in the middle of her own turn.)
+ANSWERS_OTHER = re.compile(r"\b(rebondir|rebondis|reagir) (a|sur) ce que (vous|tu) (disiez|dites|avez dit|venez de dire)\b")
 INTERRUPTED = re.compile(r"(\.\.\.|…)\s*$")
 QUESTION = re.compile(r"\?\s*$")
 

@@ -17,6 +17,7 @@ from ingest.models import Person
 from ingest.names import fold
 from ingest.speakers.cues import (
     ANSWER_START,
+    ANSWERS_OTHER,
     GUEST_PATTERNS,
     HOST_PATTERNS,
     INTERRUPTED,
@@ -87,6 +88,7 @@ class UnitInfo:
     self_desc: dict[str, float] = field(default_factory=dict)
     reply: bool = False
     rebound: bool = False
+    answers_other: bool = False  # "pour rebondir à ce que vous disiez": not the guest who spoke last
     quoted: set[str] = field(default_factory=set)  # guests quoted ("ce que dit Emine"): not the speaker
 
 
@@ -121,7 +123,7 @@ def unit_features(units: list[Unit], roster: list[Person], host: Person | None,
         ws = words(text)
         fw = [fold(w) for w in ws]
         info = UnitInfo(question="?" in text[-3:], reply=bool(REPLY.match(folded)),
-                        rebound=bool(REBOUND.search(folded)))
+                        rebound=bool(REBOUND.search(folded)), answers_other=bool(ANSWERS_OTHER.search(folded)))
         info.quoted = {n for n in quoted(text, roster) if not (host and n == host.name)}
         greets = 0.0
         for m in mentions(text, roster):

@@ -133,8 +133,10 @@ def _share(p: float, n_others: int) -> float:
     return (1.0 - p) / n_others if n_others > 0 else 0.0
 
 
-def transitions(chain: Chain, ctx: str, named: str | None, available: list[bool], params: Params) -> np.ndarray:
-    """Log transition matrix [from, to] into a unit, given the guest the previous unit named."""
+def transitions(chain: Chain, ctx: str, named: str | None, available: list[bool], params: Params,
+                answers_other: bool = False) -> np.ndarray:
+    """Log transition matrix [from, to] into a unit, given the guest the previous unit named and whether the
+    unit answers what another guest said (then the guest speaking before does not go on)."""
     n = len(chain.guests)
     tr = np.full((chain.size, chain.size), 1e-12)
     live = [g for g in range(n) if available[g]]
@@ -163,8 +165,12 @@ def transitions(chain: Chain, ctx: str, named: str | None, available: list[bool]
             tr[s, chain.guest(g)] += sh * p
     for g in range(n):
         s = chain.guest(g)
-        tr[s, s] += 1.0 - sg
         tr[s, chain.host(g)] += sg * params.guest_to_host
+        if answers_other:  # whatever stays with the guests goes to another one
+            for h, p in pick(f, params.guest_to_named, exclude=g).items():
+                tr[s, chain.guest(h)] += (1.0 - sg * params.guest_to_host) * p
+            continue
+        tr[s, s] += 1.0 - sg
         for h, p in pick(f, params.guest_to_named, exclude=g).items():
             tr[s, chain.guest(h)] += sg * (1.0 - params.guest_to_host) * p
     tr /= tr.sum(axis=1, keepdims=True)
@@ -218,8 +224,8 @@ def decode(units: list[Unit], infos: list[UnitInfo], p_host: np.ndarray, guests:
     start = np.full(k, -30.0)
     start[chain.host(-1)] = 0.0
     fl = floors(units, infos)
-    trs = [np.zeros((k, k))] + [transitions(chain, context(units, infos, t, fl[t]), fl[t], available[t], params)
-                                for t in range(1, len(units))]
+    trs = [np.zeros((k, k))] + [transitions(chain, context(units, infos, t, fl[t]), fl[t], available[t], params,
+                                            infos[t].answers_other) for t in range(1, len(units))]
     temp = params.temperature
     # Forward-backward on tempered potentials: confidences.
     T = len(units)

@@ -83,7 +83,7 @@ def test_a_model_that_follows_the_show_fixes_unsure_lines_and_leaves_sure_ones(j
     after = line_accuracy(pair_up(june.lines, load_gold(GOLD_DIR / "smart-tech-2025-06-19.speakers.tsv")))
     assert report.failure is None and report.accepted == report.windows == len(fake.requests) > 0
     assert report.changed > 50
-    assert offline < 0.75 and after > 0.95
+    assert offline < 0.8 and after > 0.95
     for ln in june.lines:
         speaker, confidence = before[ln.line]
         assert ln.confidence == confidence  # the model's labels are not calibrated: confidence never rises
