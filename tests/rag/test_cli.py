@@ -81,5 +81,5 @@ def test_turns_llm_relabels_through_the_configured_endpoint_and_needs_one(tmp_pa
     assert [r["line"] for r in rows] == [r["line"] for r in offline]
     by_line = {r["line"]: r for r in rows}
     before = {r["line"]: r for r in offline}
-    assert before[177]["speaker"] == "Dorothée Decrop" and by_line[177]["speaker"] == "Louis Soris"
+    assert before[297]["speaker"] == "Louis Soris" and by_line[297]["speaker"] == "Alain Staron"
     assert all(by_line[n]["speaker"] == r["speaker"] for n, r in before.items() if r["confidence"] >= 0.5)

@@ -166,9 +166,10 @@ def test_the_speaker_llm_pass_runs_at_ingest_and_is_part_of_the_version(tmp_path
     assert (plain.status, first.status, again.status) == ("added", "replaced", "unchanged")
     assert first.notice and "windows accepted" in first.notice and sent > 0
     lines = {ln.line: ln.speaker for ln in with_llm.transcript("smart-tech-2025-06-19").lines}
-    # Lines 177-192: Louis Soris rebounds on Dorothée Decrop ("Juste pour rebondir à ce que vous disiez"); the chain
-    # keeps Dorothée, the model that follows the show gives them to Louis, and the index now says so.
-    assert chain_label[177] == "Dorothée Decrop" and lines[177] == "Louis Soris"
+    # 19:04 "Google, Microsoft et tous les autres qui utilisent les services de ScaliEye": Alain Staron goes on
+    # after the host's "C'est-à-dire ?"; the chain keeps Louis Soris, who spoke before him, and the model that
+    # follows the show gives the line to Alain, and the index now says so.
+    assert chain_label[297] == "Louis Soris" and lines[297] == "Alain Staron"
     # And turning it off again goes back to the offline labels.
     [back] = offline.ingest([june_copy])
     assert back.status == "replaced" and back.notice is None
