@@ -116,6 +116,8 @@ class Assistant:
         # Searching the dense index needs only the topic and filters: start it now, under the work below.
         self.retriever.prefetch(query.search_text, query.speakers, query.episodes)
         query.spellings = self.retriever.spellings(name_words(query.topic))
+        if query.intent == "search":
+            query.elsewhere = self.retriever.elsewhere(name_words(query.topic), query.speakers, query.episodes)
         if query.language == "en" and query.topic and self.settings.translate_queries:
             bridge = self.retriever.bridge()  # built (once) outside: embedding the corpus's phrases uses every core
             with blas.single_threaded():
@@ -138,6 +140,8 @@ class Assistant:
         if query.intent != "search":
             self._refresh_catalog()
             return self._intent_quotes(query)
+        if query.elsewhere:  # what it names is only discussed where the question does not look
+            return []
         ranked = self.retrieve(query)
         # Quote windows are embedded in small batches: on one BLAS thread, as retrieval does (rag/blas.py). With
         # OpenBLAS's two threads, another process holding a core made a 1,000-episode answer take 450-750 ms

@@ -299,20 +299,41 @@ def _lead(query: Query, citations: list[Citation]) -> str:
     return f"What was said about {topic} {where}:" if topic else f"What was said {where}:"
 
 
-def refusal(query: Query) -> Answer:
-    """Say plainly that the transcripts do not answer, naming what was looked for; cite nothing."""
+def refusal(query: Query, episodes: dict[str, EpisodeMeta] | None = None) -> Answer:
+    """Say plainly that the transcripts do not answer, naming what was looked for; cite nothing. `episodes`: the
+    catalog, to date the episodes where the question's names do come up (`Query.elsewhere`)."""
     fr = query.language == "fr"
     who = ("les invités" if fr else "the guests") if query.guests_only else ", ".join(query.speakers)
     label, asked = query.label, query.question.strip()
     # Name the topic in the asker's words, or quote the whole question when the topic is only keywords.
     if fr:
-        what = (f"parle de « {label} »" if label else f"répond à « {asked} »") if who else \
+        several = query.guests_only or len(query.speakers) > 1
+        what = ((f"parlent de « {label} »" if label else f"répondent à « {asked} »") if several else
+                (f"parle de « {label} »" if label else f"répond à « {asked} »")) if who else \
             (f"sur « {label} »" if label else f"qui réponde à « {asked} »")
         text = f"Je n'ai trouvé aucun passage {f'où {who} ' if who else ''}{what} dans les épisodes indexés."
     else:
         what = f"about {label}" if label else f"that answers “{asked}”"
         text = f"I found nothing {f'{who} said ' if who else ''}{what} in the indexed episodes."
+    if query.elsewhere:
+        text += " " + _elsewhere(query, episodes or {})
     return Answer(answer=text, refused=True, citations=[], speakers=query.speakers, episodes=query.episodes)
+
+
+def _elsewhere(query: Query, episodes: dict[str, EpisodeMeta]) -> str:
+    """Where the names the question's scope never says do come up: "“NumSpot” only comes up in the 2025-12-11
+    episode."."""
+    fr = query.language == "fr"
+    quoted = [f"« {w} »" if fr else f"“{w}”" for w in query.elsewhere]
+    names = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} {'et' if fr else 'and'} {quoted[-1]}"
+    ids = sorted({e for found in query.elsewhere.values() for e in found})
+    days = [day.isoformat() if (day := episodes[e].date if e in episodes else None) else e for e in ids]
+    one = len(quoted) == 1
+    if fr:
+        where = f"l'épisode du {days[0]}" if len(days) == 1 else f"les épisodes du {', '.join(days)}"
+        return f"{names} n'apparai{'t' if one else 'ssent'} que dans {where}."
+    where = f"the {days[0]} episode" if len(days) == 1 else f"the {', '.join(days)} episodes"
+    return f"{names} only come{'s' if one else ''} up in {where}."
 
 
 def answer(query: Query, quotes: list[Quote], episodes: dict[str, EpisodeMeta], public_url: str,
@@ -321,7 +342,7 @@ def answer(query: Query, quotes: list[Quote], episodes: dict[str, EpisodeMeta], 
     answers by itself (who someone is, from the roster), kept even when no quote supports it."""
     if not quotes:
         return Answer(answer=lead, refused=False, citations=[], speakers=query.speakers, episodes=query.episodes) \
-            if lead else refusal(query)
+            if lead else refusal(query, episodes)
     citations = cite(order_for_reading(quotes), episodes, public_url)
     return Answer(answer=compose(query, citations, lead), refused=False, citations=citations,
                   speakers=query.speakers, episodes=query.episodes)

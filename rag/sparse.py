@@ -12,6 +12,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from ingest.models import Chunk
+from ingest.names import fold
 from rag.rowfilter import RowFilter
 from rag.store import Hit
 
@@ -70,6 +71,19 @@ class SparseIndex:
                 return []
             scores *= mask
         return [Hit(chunk=self.chunks[i], score=float(scores[i])) for i in top_rows(scores, k)]
+
+    def episodes_saying(self, word: str) -> set[str]:
+        """The episodes whose chunks say `word` as written (case and accents aside): rows holding its stem, then
+        the word itself, since stems collide ("Meta" and "il met" share "met")."""
+        tokens = [t for t in tokenize([word])[0] if t in self._bm25.vocab_dict] if self.chunks else []
+        if len(tokens) != 1:
+            return set()
+        index = self._bm25.scores
+        token = self._bm25.vocab_dict[tokens[0]]
+        rows = index["indices"][index["indptr"][token]:index["indptr"][token + 1]]
+        said = re.compile(rf"\b{re.escape(fold(word))}\b")
+        return {self.chunks[i].episode_id for i in rows.tolist()
+                if said.search(fold(f"{self.chunks[i].context} {self.chunks[i].text}"))}
 
     def scores(self, tokens: list[str]) -> np.ndarray:
         """Every row's BM25 score for these (vocabulary) tokens: `bm25s.BM25.get_scores`, bit for bit.

@@ -150,3 +150,33 @@ def test_an_empty_index_says_nothing_is_indexed(fresh_assistant: Assistant, ques
     assert answer.refused
     assert answer.citations == []
     assert answer.answer.startswith(says)
+
+
+@pytest.mark.parametrize(("question", "says"), [
+    # Audrey Maurel was in the December episode only; Meta's stake in Scale AI was discussed in June.
+    ("Qu'a dit l'avocate Audrey Morel sur la prise de 49 % de Scale AI par Meta ?",
+     "« Scale » et « Meta » n'apparaissent que dans l'épisode du 2025-06-19."),
+    # Marc Kaplan was in June; NumSpot is December's first topic.
+    ("What did Marc Kaplan say about NumSpot?", "“NumSpot” only comes up in the 2025-12-11 episode."),
+])
+def test_a_name_only_discussed_where_the_speaker_never_was_is_refused_and_says_where(
+        assistant: Assistant, question: str, says: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.refused and answer.citations == []
+    assert answer.answer.endswith(says)
+
+
+def test_a_name_said_in_the_speakers_episode_is_searched_as_usual(assistant: Assistant) -> None:
+    answer = assistant.ask("What did Eric Haddad say about NumSpot?")
+    assert not answer.refused and {c.speaker for c in answer.citations} == {"Eric Haddad"}
+    assert not assistant.understand("What did Julien Pillot say about NumSpot?").elsewhere
+    # One name in scope is enough: the other is searched for, not a reason to refuse.
+    assert not assistant.understand("What did Julien Pillot say about NumSpot and Meta?").elsewhere
+    # Without a speaker or an episode to narrow it, nothing is out of scope.
+    assert not assistant.understand("What was said about Meta?").elsewhere
+
+
+def test_a_refusal_about_several_people_agrees_in_french(assistant: Assistant) -> None:
+    answer = assistant.ask("Qu'ont dit les invités de Shein et de Temu ?")
+    assert answer.refused
+    assert "où les invités répondent à" in answer.answer or "où les invités parlent de" in answer.answer

@@ -52,3 +52,13 @@ def test_tokenize_gives_bm25s_tokens_on_every_sample_line() -> None:
     expected = bm25s.tokenize(texts, stopwords="fr", stemmer=_STEMMER, return_ids=False, show_progress=False)
     assert len(texts) > 1500
     assert tokenize(texts) == expected
+
+
+
+def test_an_episode_says_a_name_only_when_its_text_has_the_word_not_just_the_stem(index: SparseIndex) -> None:
+    # "Meta" stems to "met", which "nous met en position de faiblesse" (12-11, 07:31) gives too.
+    assert index.episodes_saying("met") == {"smart-tech-2025-06-19", "smart-tech-2025-12-11"}
+    assert index.episodes_saying("Meta") == {"smart-tech-2025-06-19"}
+    assert index.episodes_saying("NumSpot") == {"smart-tech-2025-12-11"}
+    assert index.episodes_saying("Cybersécurité") == {"smart-tech-2025-06-19"}
+    assert index.episodes_saying("Zanzibar") == set()
