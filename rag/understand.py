@@ -471,6 +471,10 @@ def understand(
     previous = [m.content for m in (history or []) if m.role == "user"]
     if previous and not affiliated:
         _carry_over(query, previous, people, episodes)
+    if query.speakers and query.topic and set(people.by_affiliation(query.topic)) & set(query.speakers):
+        # "What did Eric Haddad say about NumSpot?": his own company is what all his turns are about, and he says
+        # "nous", "notre plateforme", not its name: searching for the name found nothing and refused.
+        query.topic, query.label = "", ""
     if asks_who and query.speakers:
         # "Who is she?" takes the person from the conversation, not its topic.
         query.intent, query.topic, query.label = "who", "", ""

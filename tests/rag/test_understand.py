@@ -262,3 +262,14 @@ def test_what_the_index_holds_is_its_own_question(question: str, intent: str) ->
 def test_an_english_acronym_is_searched_as_french_speech_says_it(question: str, topic: str, label: str) -> None:
     q = understand(question, PEOPLE, EPISODES)
     assert (q.topic, q.label) == (topic, label)
+
+
+@pytest.mark.parametrize(("question", "topic"), [
+    ("What did Eric Haddad say about NumSpot?", ""),  # his own company: every turn of his is about it
+    ("Qu'a dit Imène Kabouya sur Wavestone ?", ""),
+    ("What did Julien Pillot say about NumSpot?", "NumSpot"),  # someone else's company stays the topic
+    ("What did Eric Haddad say about NumSpot's marketplace?", "NumSpot marketplace"),  # more than the name
+])
+def test_a_speakers_own_company_is_not_a_topic_to_search_for(question: str, topic: str) -> None:
+    query = understand(question, PEOPLE, EPISODES)
+    assert query.topic == topic and query.speakers and query.intent == "search"
