@@ -30,8 +30,9 @@ def when(episode: EpisodeMeta) -> str:
 def nothing_indexed(query: Query) -> str:
     """What any question gets while the index holds no episode, in the question's language."""
     if query.language == "fr":
-        return "Aucun épisode n'est indexé : ajoutez d'abord une transcription (`debrief ingest FICHIER`)."
-    return "No episode is indexed yet: add a transcript first (`debrief ingest FILE`)."
+        return ("Aucun épisode n'est indexé : ajoutez d'abord une transcription (téléversez-la, ou "
+                "`debrief ingest FICHIER`).")
+    return "No episode is indexed yet: add a transcript first (upload it, or `debrief ingest FILE`)."
 
 
 def episodes_held(query: Query, episodes: list[EpisodeMeta]) -> str:
