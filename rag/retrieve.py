@@ -243,19 +243,18 @@ class Retriever:
 
     def elsewhere(self, words: list[str], speakers: list[str], episodes: list[str]) -> dict[str, list[str]]:
         """When none of `words` is said within the search's scope (the episodes of `speakers`, within `episodes`)
-        but some are said elsewhere: those words, each with the episodes that say it. Otherwise (or when nothing
-        filters the search) empty."""
+        but some are said elsewhere: those words, each with (up to three) episodes that say it. Otherwise (or when
+        nothing filters the search) empty."""
         if not speakers and not episodes:
             return {}
         index = self.sparse_index()
-        scope = {index.chunks[i].episode_id for i in np.flatnonzero(index.rows.mask(speakers, episodes)).tolist()}
         out: dict[str, list[str]] = {}
         for word in words:
-            said = index.episodes_saying(word)
-            if said & scope:
+            found = index.said_outside(word, speakers, episodes)
+            if found is None:
                 return {}
-            if said:
-                out[word] = sorted(said)
+            if found:
+                out[word] = found
         return out
 
     def prefetch(self, text: str, speakers: list[str], episodes: list[str]) -> None:

@@ -20,6 +20,10 @@ _STEMMER = Stemmer.Stemmer("french")
 # bm25s.tokenize's defaults with stopwords="fr": what the index was built with.
 _SPLIT = re.compile(r"(?u)\b\w\w+\b").findall
 _STOPWORDS = frozenset(STOPWORDS_FRENCH)
+# `SparseIndex.said_outside`: the episodes an answer names at most, and the rows it reads per side for a word whose
+# stem is not the word itself (a name the corpus says once per episode is found well within them).
+MAX_ELSEWHERE = 3
+MAX_SAID_CHECKS = 200
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
@@ -72,18 +76,45 @@ class SparseIndex:
             scores *= mask
         return [Hit(chunk=self.chunks[i], score=float(scores[i])) for i in top_rows(scores, k)]
 
-    def episodes_saying(self, word: str) -> set[str]:
-        """The episodes whose chunks say `word` as written (case and accents aside): rows holding its stem, then
-        the word itself, since stems collide ("Meta" and "il met" share "met")."""
+    def said_outside(self, word: str, speakers: list[str], episodes: list[str]) -> list[str] | None:
+        """Where `word` is said, against a search's scope (the episodes where `speakers` speak, within `episodes`):
+        None when it is (or may be) said in scope; otherwise up to MAX_ELSEWHERE episodes that say it, in index
+        order (empty when no episode does).
+
+        A word is said as written (case and accents aside): its stem's postings first, then the word itself in those
+        rows when stemming changed it ("Meta" and "il met" share "met"). Counting by episode codes keeps it cheap
+        at 1,000 episodes; at most MAX_SAID_CHECKS rows are read for the word itself on each side."""
         tokens = [t for t in tokenize([word])[0] if t in self._bm25.vocab_dict] if self.chunks else []
         if len(tokens) != 1:
-            return set()
-        index = self._bm25.scores
+            return []
+        postings = self._bm25.scores
         token = self._bm25.vocab_dict[tokens[0]]
-        rows = index["indices"][index["indptr"][token]:index["indptr"][token + 1]]
-        said = re.compile(rf"\b{re.escape(fold(word))}\b")
-        return {self.chunks[i].episode_id for i in rows.tolist()
-                if said.search(fold(f"{self.chunks[i].context} {self.chunks[i].text}"))}
+        rows = postings["indices"][postings["indptr"][token]:postings["indptr"][token + 1]]
+        column = self.rows.episode_column
+        scope = np.zeros(int(column.max()) + 1, dtype=bool)
+        scope[column[self.rows.mask(speakers, episodes)]] = True
+        inside = scope[column[rows]]
+        folded = fold(word)
+        if tokens[0] == folded:  # the stem is the word: its postings are where it is said
+            if inside.any():
+                return None
+            said = rows
+        else:
+            pattern = re.compile(rf"\b{re.escape(folded)}\b")
+
+            def says(i: int) -> bool:
+                return bool(pattern.search(fold(f"{self.chunks[i].context} {self.chunks[i].text}")))
+
+            if any(says(i) for i in rows[inside][:MAX_SAID_CHECKS].tolist()):
+                return None
+            said = [i for i in rows[~inside][:MAX_SAID_CHECKS].tolist() if says(i)]
+        found: list[str] = []
+        for i in said:
+            if self.chunks[i].episode_id not in found:
+                found.append(self.chunks[i].episode_id)
+                if len(found) == MAX_ELSEWHERE:
+                    break
+        return found
 
     def scores(self, tokens: list[str]) -> np.ndarray:
         """Every row's BM25 score for these (vocabulary) tokens: `bm25s.BM25.get_scores`, bit for bit.

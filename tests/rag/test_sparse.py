@@ -55,10 +55,14 @@ def test_tokenize_gives_bm25s_tokens_on_every_sample_line() -> None:
 
 
 
-def test_an_episode_says_a_name_only_when_its_text_has_the_word_not_just_the_stem(index: SparseIndex) -> None:
-    # "Meta" stems to "met", which "nous met en position de faiblesse" (12-11, 07:31) gives too.
-    assert index.episodes_saying("met") == {"smart-tech-2025-06-19", "smart-tech-2025-12-11"}
-    assert index.episodes_saying("Meta") == {"smart-tech-2025-06-19"}
-    assert index.episodes_saying("NumSpot") == {"smart-tech-2025-12-11"}
-    assert index.episodes_saying("Cybersécurité") == {"smart-tech-2025-06-19"}
-    assert index.episodes_saying("Zanzibar") == set()
+
+def test_a_name_is_said_where_its_text_has_the_word_not_just_the_stem(index: SparseIndex) -> None:
+    june, december = "smart-tech-2025-06-19", "smart-tech-2025-12-11"
+    # "Meta" stems to "met", which "nous met en position de faiblesse" (12-11, 07:31, Julien Pillot) gives too.
+    assert index.said_outside("met", ["Julien Pillot"], []) is None
+    assert index.said_outside("Meta", ["Julien Pillot"], []) == [june]
+    assert index.said_outside("Meta", ["Alain Staron"], []) is None
+    assert index.said_outside("NumSpot", ["Marc Kaplan"], []) == [december]
+    assert index.said_outside("NumSpot", [], [december]) is None
+    assert index.said_outside("Cybersécurité", [], [december]) == [june]
+    assert index.said_outside("Zanzibar", ["Marc Kaplan"], []) == []  # said nowhere: no evidence either way
