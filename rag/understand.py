@@ -406,7 +406,9 @@ _ABOUT = re.compile(r"\b(?:about|regarding|concerning|sur|à propos d[eu']|au su
 _OPINION_EN = re.compile(r"\b(?:think|thought|make|made)\s+of\s+(.+)$", re.IGNORECASE)
 _OPINION_FR = re.compile(r"\b(?:pensé|pense|parlé|parle)\b(?:(?!\bque\b|\bqu['’]).)*?\s(?:(?:de|du|des)\s+|d['’])(.+)$",
                          re.IGNORECASE)
-_TAIL = re.compile(r"\s*(?:,|\(|\bselon\b|\baccording to\b|\bin (?:the|both|all)\b[^,]*\bepisodes?\b|"
+# Where a label stops: a comma, an attribution ("selon X"), an episode, or a French inverted verb, which starts the
+# question's own clause ("sur les data centers parle-t-il de souveraineté" is about the data centers).
+_TAIL = re.compile(r"\s*(?:,|\(|\bselon\b|\baccording to\b|\b\w+-(?:t-)?(?:il|elle|on|ils|elles)\b|\bin (?:the|both|all)\b[^,]*\bepisodes?\b|"
                    r"\bdans (?:l['’]|les deux )(?:émissions?|épisodes?)\b|"
                    rf"\b(?:en|in) (?:{'|'.join(MONTHS)})\b).*$", re.IGNORECASE)
 MAX_LABEL_WORDS = 8

@@ -116,6 +116,9 @@ def test_an_elliptical_follow_up_keeps_the_topic_and_takes_the_new_speaker() -> 
         ("Qu'ont pensé les invités du virage de NumSpot ?", "virage de NumSpot"),
         ("What is Hexatrust?", "Hexatrust"),
         ("Qu'a dit Audrey Maurel sur le cloud en octobre ?", "le cloud"),  # the date is a filter, not the topic
+        # An inverted verb starts the question's own clause: the label stops before it.
+        ("Combien de fois le guide de la DGE sur les data centers parle-t-il de souveraineté, d'après Julien Pillot ?",
+         "les data centers"),
         # Keyword residues that would read badly quoted: the answer names no topic.
         ("Qu'est-ce qui change chez NumSpot selon Eric Haddad ?", ""),
         ("Comment Alain Staron a-t-il vécu Vivatech ?", ""),
