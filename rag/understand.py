@@ -68,6 +68,14 @@ IDENTITY = re.compile(
     r"que\s+fait\b|présente[zr]?(?:-moi|-nous)?\b)",
     re.IGNORECASE,
 )
+# "Which lawyer was on the December show?", "Quel avocat était invité en juin ?": a role the roster resolves, asked
+# who holds it. With only `ON_THE_SHOW` words left of the topic, it is answered as "who is X?".
+WHICH_PERSON = re.compile(r"^\s*(?:which|what)\s+[\w-]+\b.*\b(?:was|were|took\s+part|appeared|joined)\b|"
+                          r"^\s*quel(?:le)?s?\s+[\w-]+\b.*\b(?:était|étaient|faisai(?:t|ent)\s+partie|"
+                          r"participai(?:t|ent)|invitée?s?)\b", re.IGNORECASE)
+ON_THE_SHOW = frozenset(fold(w) for w in {
+    "took", "part", "appeared", "joined", "panel", "faisait", "faisaient", "partie", "participait", "participaient",
+    "débriefeurs", "chacune", "chacun", "invitée", "invitées", "invités", "invité", "table", "plateau"})
 # "What was discussed in the June episode?", "Quels sont les sujets de l'émission du 11 décembre ?": what an episode
 # covered. Its own words, and those of `EPISODES` (`INTENT_WORDS`), are no topic.
 AGENDA = re.compile(
@@ -466,7 +474,8 @@ def understand(
         topic = french_acronyms(topic, question)
     query = Query(question=question, topic=topic, language=language, speakers=speakers, episodes=episode_ids,
                   label=label, guests_only=guests_only)
-    asks_who = not topic and bool(IDENTITY.search(question))
+    asks_who = (not topic and bool(IDENTITY.search(question))) or (
+        bool(speakers) and bool(WHICH_PERSON.search(question)) and all(fold(w) in ON_THE_SHOW for w in topic.split()))
     # Organisations are proper nouns: "What is education?" is not about a guest's school.
     affiliated = people.by_affiliation(topic) if topic and not speakers and WHAT_IS.search(question) \
         and len(name_words(topic)) == len(topic.split()) else []

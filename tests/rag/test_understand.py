@@ -276,3 +276,18 @@ def test_an_english_acronym_is_searched_as_french_speech_says_it(question: str, 
 def test_a_speakers_own_company_is_not_a_topic_to_search_for(question: str, topic: str) -> None:
     query = understand(question, PEOPLE, EPISODES)
     assert query.topic == topic and query.speakers and query.intent == "search"
+
+
+@pytest.mark.parametrize(("question", "intent", "speakers"), [
+    ("Which lawyer was on the December show?", "who", ["Audrey Maurel", "Louis Soris"]),
+    ("Quel avocat était invité en juin ?", "who", ["Louis Soris"]),
+    ("Quel avocat ou quelle avocate faisait partie des débriefeurs dans chacune des deux émissions ?", "who",
+     ["Louis Soris", "Audrey Maurel"]),
+    # A role asked about with a subject is a search of that person's words.
+    ("Which lawyer was worried about AI?", "search", ["Audrey Maurel", "Louis Soris"]),
+    ("Quel avocat était inquiet pour la profession ?", "search", ["Louis Soris"]),
+])
+def test_which_person_holds_a_role_is_answered_from_the_roster(question: str, intent: str,
+                                                                speakers: list[str]) -> None:
+    query = understand(question, PEOPLE, EPISODES)
+    assert (query.intent, query.speakers) == (intent, speakers)
