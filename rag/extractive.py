@@ -20,6 +20,7 @@ from ingest.formats.timecode import format_seconds
 from ingest.models import Chunk, EpisodeMeta
 from rag.embedders import Embedder
 from rag.links import segment_url
+from rag.listing import episodes_phrase
 from rag.retrieve import Ranked
 from rag.sparse import tokenize
 from rag.types import Answer, Citation
@@ -326,13 +327,11 @@ def _elsewhere(query: Query, episodes: dict[str, EpisodeMeta]) -> str:
     fr = query.language == "fr"
     quoted = [f"« {w} »" if fr else f"“{w}”" for w in query.elsewhere]
     names = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} {'et' if fr else 'and'} {quoted[-1]}"
-    ids = sorted({e for found in query.elsewhere.values() for e in found})
-    days = [day.isoformat() if (day := episodes[e].date if e in episodes else None) else e for e in ids]
+    where = episodes_phrase([episodes[e] for e in dict.fromkeys(e for found in query.elsewhere.values() for e in found)
+                             if e in episodes], fr)
     one = len(quoted) == 1
     if fr:
-        where = f"l'épisode du {days[0]}" if len(days) == 1 else f"les épisodes du {', '.join(days)}"
         return f"{names} n'apparai{'t' if one else 'ssent'} que dans {where}."
-    where = f"the {days[0]} episode" if len(days) == 1 else f"the {', '.join(days)} episodes"
     return f"{names} only come{'s' if one else ''} up in {where}."
 
 

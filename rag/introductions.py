@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from ingest.models import Chunk, EpisodeMeta, Person
 from rag.extractive import Quote, overlap, to_sentences, windows
-from rag.listing import asked_about, when
+from rag.listing import asked_about, episodes_phrase, when
 from rag.sparse import tokenize
 from rag.understand import Query
 
 # What a name word counts for against a role or affiliation word when looking for a person's introduction.
 NAME_WEIGHT = 0.5
-# Dates a lead lists before it summarises them as a range.
-MAX_LISTED_DATES = 3
 
 
 def people_asked_about(query: Query, episodes: list[EpisodeMeta]) -> list[tuple[Person, list[EpisodeMeta]]]:
@@ -67,7 +65,7 @@ def lead(query: Query, people: list[tuple[Person, list[EpisodeMeta]]]) -> str:
     sentences = []
     for person, episodes in people:
         who = _described(person)
-        where = _episodes(episodes, fr)
+        where = episodes_phrase(episodes, fr)
         if person.is_host:
             sentences.append(f"{who} anime {where}." if fr else f"{who} hosts {where}.")
         elif fr:
@@ -84,7 +82,7 @@ def _organisation_lead(organisation: str, people: list[tuple[Person, list[Episod
     """"Hexatrust is the organisation of Dorothée Decrop (déléguée générale), a guest in the 2025-06-19 episode."."""
     members = []
     for person, episodes in people:
-        where = _episodes(episodes, fr)
+        where = episodes_phrase(episodes, fr)
         role = f" ({person.role})" if person.role else ""
         members.append(f"{_fr_of(person.name)}{role}, qui participe {_fr_to(where)}" if fr else
                        f"{person.name}{role}, a guest in {where}")
@@ -122,17 +120,3 @@ def _fr_of(name: str) -> str:
 def _fr_to(where: str) -> str:
     """"à" before an episode phrase: "à l'épisode du ...", "aux épisodes du ..." ("à les" contracts)."""
     return "aux" + where[3:] if where.startswith("les ") else "à " + where
-
-
-def _episodes(episodes: list[EpisodeMeta], fr: bool) -> str:
-    """"the 2025-06-19 episode", "les épisodes du 2025-06-19 et 2025-12-11", "12 episodes, from ... to ..."."""
-    dates, count = sorted(e.date.isoformat() for e in episodes if e.date), len(episodes)
-    if len(dates) == 1 and count == 1:
-        return f"l'épisode du {dates[0]}" if fr else f"the {dates[0]} episode"
-    if 1 < len(dates) == count <= MAX_LISTED_DATES:
-        listed = ", ".join(dates[:-1]) + (" et " if fr else " and ") + dates[-1]
-        return f"les épisodes du {listed}" if fr else f"the {listed} episodes"
-    if dates:
-        return (f"{count} épisodes, du {dates[0]} au {dates[-1]}" if fr else
-                f"{count} episodes, from {dates[0]} to {dates[-1]}")
-    return f"{count} épisode(s)" if fr else f"{count} episode(s)"

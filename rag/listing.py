@@ -9,6 +9,8 @@ from rag.understand import Query
 
 # Episodes a listing names before it summarises the rest.
 MAX_LISTED = 10
+# Dates an episode phrase lists before it summarises them as a range.
+MAX_LISTED_DATES = 3
 
 
 def newest_first(episodes: list[EpisodeMeta]) -> list[EpisodeMeta]:
@@ -25,6 +27,20 @@ def asked_about(query: Query, episodes: list[EpisodeMeta]) -> list[EpisodeMeta]:
 def when(episode: EpisodeMeta) -> str:
     """How an answer names an episode: its date, or its title when it has none."""
     return episode.date.isoformat() if episode.date else episode.title
+
+
+def episodes_phrase(episodes: list[EpisodeMeta], fr: bool) -> str:
+    """"the 2025-06-19 episode", "les épisodes du 2025-06-19 et 2025-12-11", "12 episodes, from ... to ..."."""
+    dates, count = sorted(e.date.isoformat() for e in episodes if e.date), len(episodes)
+    if len(dates) == 1 and count == 1:
+        return f"l'épisode du {dates[0]}" if fr else f"the {dates[0]} episode"
+    if 1 < len(dates) == count <= MAX_LISTED_DATES:
+        listed = ", ".join(dates[:-1]) + (" et " if fr else " and ") + dates[-1]
+        return f"les épisodes du {listed}" if fr else f"the {listed} episodes"
+    if dates:
+        return (f"{count} épisodes, du {dates[0]} au {dates[-1]}" if fr else
+                f"{count} episodes, from {dates[0]} to {dates[-1]}")
+    return f"{count} épisode(s)" if fr else f"{count} episode(s)"
 
 
 def nothing_indexed(query: Query) -> str:
