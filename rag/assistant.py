@@ -83,18 +83,19 @@ class Assistant:
     ) -> Iterator[str | Answer]:
         """Text deltas as the answer is written, then the final Answer (authoritative: it replaces the deltas)."""
         query = self.understand(question, filters, history)
-        if not self._catalog_views()[1]:
+        metas = self._catalog_views()[1]
+        if not metas:
             empty = Answer(answer=listing.nothing_indexed(query), refused=True, citations=[])
             yield empty.answer
             yield empty
             return
         if query.intent == "episodes":
-            held = Answer(answer=listing.episodes_held(query, self._catalog_views()[1]), refused=False, citations=[])
+            held = Answer(answer=listing.episodes_held(query, metas), refused=False, citations=[])
             yield held.answer
             yield held
             return
         quotes = self.evidence(query)
-        by_id, metas, _ = self._catalog_views()
+        by_id, metas, _ = self._catalog_views()  # again: finding evidence may have refreshed the catalog
         lead = ""
         if query.intent == "who":
             lead = introductions.lead(query, introductions.people_asked_about(query, metas))
@@ -115,9 +116,10 @@ class Assistant:
         query = understand(question, roster, metas, filters, history)
         # Searching the dense index needs only the topic and filters: start it now, under the work below.
         self.retriever.prefetch(query.search_text, query.speakers, query.episodes)
-        query.spellings = self.retriever.spellings(name_words(query.topic))
+        names = name_words(query.topic)
+        query.spellings = self.retriever.spellings(names)
         if query.intent == "search":
-            query.elsewhere = self.retriever.elsewhere(name_words(query.topic), query.speakers, query.episodes)
+            query.elsewhere = self.retriever.elsewhere(names, query.speakers, query.episodes)
         if query.language == "en" and query.topic and self.settings.translate_queries:
             bridge = self.retriever.bridge()  # built (once) outside: embedding the corpus's phrases uses every core
             with blas.single_threaded():

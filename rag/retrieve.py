@@ -248,9 +248,10 @@ class Retriever:
         if not speakers and not episodes:
             return {}
         index = self.sparse_index()
+        scope = index.rows.episodes_kept(speakers, episodes)
         out: dict[str, list[str]] = {}
         for word in words:
-            found = index.said_outside(word, speakers, episodes)
+            found = index.said_outside(word, scope)
             if found is None:
                 return {}
             if found:

@@ -49,6 +49,14 @@ class RowFilter:
         return keep
 
 
+    def episodes_kept(self, speakers: list[str], episodes: list[str]) -> np.ndarray:
+        """Per episode code, True when the filters keep rows of that episode (the episodes where `speakers` speak,
+        within `episodes`)."""
+        kept = np.zeros(len(self._episode_codes), dtype=bool)
+        kept[self._episodes[self.mask(speakers, episodes)]] = True
+        return kept
+
+
 def _encode(values: list[str]) -> tuple[dict[str, int], np.ndarray]:
     names, codes = np.unique(np.array(values, dtype=object), return_inverse=True)
     return {str(n): i for i, n in enumerate(names)}, codes.astype(np.int32).reshape(-1)

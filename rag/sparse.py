@@ -76,10 +76,10 @@ class SparseIndex:
             scores *= mask
         return [Hit(chunk=self.chunks[i], score=float(scores[i])) for i in top_rows(scores, k)]
 
-    def said_outside(self, word: str, speakers: list[str], episodes: list[str]) -> list[str] | None:
-        """Where `word` is said, against a search's scope (the episodes where `speakers` speak, within `episodes`):
-        None when it is (or may be) said in scope; otherwise up to MAX_ELSEWHERE episodes that say it, in index
-        order (empty when no episode does).
+    def said_outside(self, word: str, scope: np.ndarray) -> list[str] | None:
+        """Where `word` is said, against a search's scope (`scope`: per episode code, whether the search looks
+        there; `rows.episodes_kept`): None when it is (or may be) said in scope; otherwise up to MAX_ELSEWHERE
+        episodes that say it, in index order (empty when no episode does).
 
         A word is said as written (case and accents aside): its stem's postings first, then the word itself in those
         rows when stemming changed it ("Meta" and "il met" share "met"). Counting by episode codes keeps it cheap
@@ -90,10 +90,7 @@ class SparseIndex:
         postings = self._bm25.scores
         token = self._bm25.vocab_dict[tokens[0]]
         rows = postings["indices"][postings["indptr"][token]:postings["indptr"][token + 1]]
-        column = self.rows.episode_column
-        scope = np.zeros(int(column.max()) + 1, dtype=bool)
-        scope[column[self.rows.mask(speakers, episodes)]] = True
-        inside = scope[column[rows]]
+        inside = scope[self.rows.episode_column[rows]]
         folded = fold(word)
         if tokens[0] == folded:  # the stem is the word: its postings are where it is said
             if inside.any():
