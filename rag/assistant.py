@@ -116,10 +116,7 @@ class Assistant:
         query = understand(question, roster, metas, filters, history)
         # Searching the dense index needs only the topic and filters: start it now, under the work below.
         self.retriever.prefetch(query.search_text, query.speakers, query.episodes)
-        names = name_words(query.topic)
-        query.spellings = self.retriever.spellings(names)
-        if query.intent == "search":
-            query.elsewhere = self.retriever.elsewhere(names, query.speakers, query.episodes)
+        query.spellings = self.retriever.spellings(name_words(query.topic))
         if query.language == "en" and query.topic and self.settings.translate_queries:
             bridge = self.retriever.bridge()  # built (once) outside: embedding the corpus's phrases uses every core
             with blas.single_threaded():
@@ -142,7 +139,10 @@ class Assistant:
         if query.intent != "search":
             self._refresh_catalog()
             return self._intent_quotes(query)
-        if query.elsewhere:  # what it names is only discussed where the question does not look
+        # Whether what the question names is only discussed where it does not look: a refusal decision, so it is
+        # made here, not in `understand` (retrieval alone has no use for it).
+        query.elsewhere = self.retriever.elsewhere(name_words(query.topic), query.speakers, query.episodes)
+        if query.elsewhere:
             return []
         ranked = self.retrieve(query)
         # Quote windows are embedded in small batches: on one BLAS thread, as retrieval does (rag/blas.py). With

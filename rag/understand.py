@@ -168,7 +168,7 @@ class Query:
     spellings: dict[str, list[str]] = field(default_factory=dict)
     # Names in the topic that the corpus says only outside the question's scope (the episodes of the speakers
     # asked about, within the episodes asked about), with the episodes that do say them: "Audrey Maurel" on "Scale
-    # AI", discussed only in an episode she was not in. Such a question is refused. Filled by the Assistant.
+    # AI", discussed only in an episode she was not in. Such a question is refused. Filled by `Assistant.evidence`.
     elsewhere: dict[str, list[str]] = field(default_factory=dict)
     # What kind of answer the question wants. "search": what was said about the topic (the default). "who": who the
     # people in `speakers` are, which their own turns do not say, or, with a `label` ("What is Hexatrust?"), what

@@ -169,11 +169,19 @@ def test_a_name_only_discussed_where_the_speaker_never_was_is_refused_and_says_w
 def test_a_name_said_in_the_speakers_episode_is_searched_as_usual(assistant: Assistant) -> None:
     answer = assistant.ask("What did Eric Haddad say about NumSpot?")
     assert not answer.refused and {c.speaker for c in answer.citations} == {"Eric Haddad"}
-    assert not assistant.understand("What did Julien Pillot say about NumSpot?").elsewhere
+
+    def out_of_scope(question: str) -> dict[str, list[str]]:
+        query = assistant.understand(question)
+        assistant.evidence(query)  # the scope check is part of finding evidence
+        return query.elsewhere
+
+    assert not out_of_scope("What did Julien Pillot say about NumSpot?")
     # One name in scope is enough: the other is searched for, not a reason to refuse.
-    assert not assistant.understand("What did Julien Pillot say about NumSpot and Meta?").elsewhere
+    assert not out_of_scope("What did Julien Pillot say about NumSpot and Meta?")
     # Without a speaker or an episode to narrow it, nothing is out of scope.
-    assert not assistant.understand("What was said about Meta?").elsewhere
+    assert not out_of_scope("What was said about Meta?")
+    # The check can fail: Marc Kaplan was not in the episode that names NumSpot.
+    assert out_of_scope("What did Marc Kaplan say about NumSpot?") == {"NumSpot": ["smart-tech-2025-12-11"]}
 
 
 def test_a_refusal_about_several_people_agrees_in_french(assistant: Assistant) -> None:
