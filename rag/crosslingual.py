@@ -75,10 +75,20 @@ class PhraseBridge:
     def translate(self, text: str) -> list[str]:
         """French corpus phrases that say what the phrases of `text` (an English question's topic) say."""
         words = [w for w in _WORD.findall(text) if len(w) >= 3 and w.lower() not in _EN_STOP]
-        queries = list(dict.fromkeys(words + [f"{a} {b}" for a, b in zip(words, words[1:])]))
-        if not queries or not len(self.phrases):
+        unique = list(dict.fromkeys(words))
+        if not unique or not len(self.phrases):
             return []
-        q = self.embedder.embed_passages(queries)
+        # Only the words are embedded; a pair's vector is the sum of its words' (normalised). Embedding each pair
+        # as well cost more than half of an English question's retrieval time at 1,000 episodes (the embedder's
+        # cost is per token, and each phrase brings two boundary tokens), and the sum still finds the French
+        # pair ("public procurement" -> "commande publique"). Measured on main / heldout / heldout2 / heldout3 /
+        # heldout4: the same hit@5, refusals and key facts; main MRR 73.4 -> 74.2, citation precision 45.4 -> 45.0.
+        by_word = dict(zip(unique, self.embedder.embed_passages(unique)))
+        pairs = list(dict.fromkeys(zip(words, words[1:])))
+        queries = [*unique, *(f"{a} {b}" for a, b in pairs)]
+        summed = [by_word[a] + by_word[b] for a, b in pairs]
+        q = np.stack([*by_word.values(), *(v / max(float(np.linalg.norm(v)), 1e-12) for v in summed)])
+        q = q.astype(np.float32, copy=False)
         sizes = [phrase.count(" ") + 1 for phrase in queries]
         # Each size's similarities in one product, bridge phrases by query phrases: the same float32 values as
         # the query-by-bridge product over every phrase (OpenBLAS sums each dot product in the same order).

@@ -61,12 +61,16 @@ def test_the_phrase_bridge_is_saved_and_a_new_process_loads_the_same_one(sample_
 
 def _translate_over_every_phrase(bridge: PhraseBridge, text: str) -> list[str]:
     """The translation as first written: one product against every bridge phrase, then each query phrase's
-    rows of its own size."""
+    rows of its own size (a pair's vector: its two words' vectors summed, then normalised)."""
     words = [w for w in _WORD.findall(text) if len(w) >= 3 and w.lower() not in _EN_STOP]
     queries = list(dict.fromkeys(words + [f"{a} {b}" for a, b in zip(words, words[1:])]))
     if not queries:
         return []
-    sims = bridge.embedder.embed_passages(queries) @ bridge.vectors.T
+    vectors = []
+    for phrase in queries:
+        v = bridge.embedder.embed_passages(phrase.split(" ")).sum(axis=0)
+        vectors.append(v / np.linalg.norm(v))
+    sims = np.stack(vectors).astype(np.float32) @ bridge.vectors.T
     found: list[str] = []
     for phrase, row in zip(queries, sims):
         rows = bridge._rows_by_size.get(phrase.count(" ") + 1)
