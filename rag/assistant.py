@@ -28,7 +28,7 @@ from rag.types import (
     SpeakerSummary,
     TurnView,
 )
-from rag.understand import Query, Roster, name_words, understand
+from rag.understand import Query, Roster, name_groups, name_words, understand
 
 if TYPE_CHECKING:
     from ingest.speakers.refine import ChatModel
@@ -141,7 +141,8 @@ class Assistant:
             return self._intent_quotes(query)
         # Whether what the question names is only discussed where it does not look: a refusal decision, so it is
         # made here, not in `understand` (retrieval alone has no use for it).
-        query.elsewhere = self.retriever.elsewhere(name_words(query.topic), query.speakers, query.episodes)
+        groups = name_groups(query.question, name_words(query.topic))
+        query.elsewhere = self.retriever.elsewhere(groups, query.speakers, query.episodes)
         if query.elsewhere:
             return []
         ranked = self.retrieve(query)

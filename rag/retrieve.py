@@ -241,21 +241,26 @@ class Retriever:
                 out[token] = found
         return out
 
-    def elsewhere(self, words: list[str], speakers: list[str], episodes: list[str]) -> dict[str, list[str]]:
-        """When none of `words` is said within the search's scope (the episodes of `speakers`, within `episodes`)
-        but some are said elsewhere: those words, each with (up to three) episodes that say it. Otherwise (or when
-        nothing filters the search) empty."""
+    def elsewhere(self, groups: list[list[str]], speakers: list[str], episodes: list[str]) -> dict[str, list[str]]:
+        """When, for some group of names (`understand.name_groups`: alternatives, any one of which would do),
+        none is said within the search's scope (the episodes of `speakers`, within `episodes`) but some are said
+        elsewhere: those names, each with (up to three) episodes that say it. Otherwise (or when nothing filters
+        the search) empty."""
         if not speakers and not episodes:
             return {}
         index = self.sparse_index()
         scope = index.rows.episodes_kept(speakers, episodes)
         out: dict[str, list[str]] = {}
-        for word in words:
-            found = index.said_outside(word, scope)
-            if found is None:
-                return {}
-            if found:
-                out[word] = found
+        for group in groups:
+            said: dict[str, list[str]] = {}
+            for word in group:
+                found = index.said_outside(word, scope)
+                if found is None:
+                    break
+                if found:
+                    said[word] = found
+            else:
+                out.update(said)
         return out
 
     def prefetch(self, text: str, speakers: list[str], episodes: list[str]) -> None:

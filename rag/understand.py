@@ -36,7 +36,7 @@ FRAME_WORDS = frozenset(fold(w) for w in {
     "what", "did", "does", "do", "say", "said", "says", "about", "the", "who", "whom", "which", "how", "is", "are",
     "was", "were", "think", "thinks", "thought", "of", "on", "in", "talk", "talked", "mention", "mentioned", "tell",
     "me", "and", "also", "else", "episode", "show", "there", "anything", "something", "according", "to", "view",
-    "views", "opinion", "a", "an", "their", "his", "her", "she", "he", "they", "them", "guests", "guest",
+    "views", "opinion", "a", "an", "their", "his", "her", "she", "he", "they", "them", "guests", "guest", "debriefers", "débriefeurs",
     "qu", "que", "quoi", "dit", "dire", "sur", "le", "la", "les", "l", "des", "du", "de", "d", "est", "et", "qui",
     "pense", "pensent", "penser", "parlé", "parle", "t", "il", "elle", "ils", "elles", "lui", "selon",
     "quel", "quelle", "quels", "quelles", "avis", "épisode", "émission", "aussi", "ont", "invités",
@@ -55,7 +55,7 @@ FRAME_WORDS = frozenset(fold(w) for w in {
 # "Which guest...?", "Quel invité...?": the answer is a guest's words even though no guest is named.
 GUESTS = re.compile(r"\b(?:the guests|guests|which guest|what guest|any guest|the panel|panellists|panelists|"
                     r"les invités|invités|quel invité|quelle invitée|lequel des invités|laquelle des invitées|"
-                    r"débriefeurs)\b",
+                    r"débriefeurs|debriefers)\b",
                     re.IGNORECASE)
 # "a-t-il répondu à Julien Pillot", "answered Julien Pillot": the person answered is who the question is not about.
 ADDRESSEE = re.compile(r"\b(?:répondu|répond|répondre|answered|answers|answer|replied to|replies to|responded to|"
@@ -191,6 +191,37 @@ class Query:
 def name_words(text: str) -> list[str]:
     """The words of `text` written like names ("Hexatrust", "NumSpot"): a capital letter anywhere."""
     return [w for w in WORD.findall(text) if any(c.isupper() for c in w)]
+
+
+# What joins a question's names into one alternative: coordination ("NumSpot and Meta", "Shein et Temu", "Meta /
+# Scale AI", "X et l'Europe") and the particles inside a name ("Charles de Gaulle", "Ursula von der Leyen").
+_NAME_JOINERS = frozenset({"and", "or", "et", "ou", "&", "/", ",", "de", "du", "des", "d", "l", "le", "la", "les",
+                           "von", "van", "der"})
+_NAME_TOKEN = re.compile(r"\w[\w-]*|[&/,]", re.UNICODE)
+
+
+def name_groups(question: str, names: list[str]) -> list[list[str]]:
+    """`names` (a topic's name words, `name_words`) grouped as `question` joins them, in order. Adjacent names
+    ("Scale AI"), names joined by a coordinator ("NumSpot and Meta") or a particle ("Charles de Gaulle") are one
+    group: any one of them is enough for the question to be about something said. Names the question does not
+    spell out itself (a topic carried over from the conversation) form one group of their own."""
+    wanted = set(names)
+    groups: list[list[str]] = []
+    current: list[str] = []
+    for token in _NAME_TOKEN.findall(question):
+        if token in wanted:
+            if token not in current:
+                current.append(token)
+        elif not (current and token.lower() in _NAME_JOINERS):
+            if current:
+                groups.append(current)
+            current = []
+    if current:
+        groups.append(current)
+    seen = {n for group in groups for n in group}
+    groups = [g for i, g in enumerate(groups) if not any(set(g) <= set(h) for h in groups[:i])]
+    rest = [n for n in dict.fromkeys(names) if n not in seen]
+    return groups + ([rest] if rest else [])
 
 
 def detect_language(text: str) -> str:

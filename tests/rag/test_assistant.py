@@ -158,6 +158,9 @@ def test_an_empty_index_says_nothing_is_indexed(fresh_assistant: Assistant, ques
      "« Scale » et « Meta » n'apparaissent que dans l'épisode du 2025-06-19."),
     # Marc Kaplan was in June; NumSpot is December's first topic.
     ("What did Marc Kaplan say about NumSpot?", "“NumSpot” only comes up in the 2025-12-11 episode."),
+    # Pillot was in December, where the DSA was discussed (X's fine), but Meta only comes up in June: a name in
+    # scope does not make up for another that is not, unless the question offers them as alternatives.
+    ("What did Julien Pillot say about Meta's fine under the DSA?", "“Meta” only comes up in the 2025-06-19 episode."),
 ])
 def test_a_name_only_discussed_where_the_speaker_never_was_is_refused_and_says_where(
         assistant: Assistant, question: str, says: str) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from ingest.models import EpisodeMeta, Person
 from rag.types import Filters, Message
-from rag.understand import detect_language, understand
+from rag.understand import GUESTS, detect_language, name_groups, understand
 
 HOST = Person("Delphine Sabattier", role="présentatrice", is_host=True)
 DECEMBER_GUESTS = [
@@ -291,3 +291,28 @@ def test_which_person_holds_a_role_is_answered_from_the_roster(question: str, in
                                                                 speakers: list[str]) -> None:
     query = understand(question, PEOPLE, EPISODES)
     assert (query.intent, query.speakers) == (intent, speakers)
+
+
+@pytest.mark.parametrize(("question", "names", "groups"), [
+    # Each name stands alone: the question is about all of them.
+    ("In the December episode, how much was Meta fined by the EU under the DSA?", ["Meta", "EU", "DSA"],
+     [["Meta"], ["EU"], ["DSA"]]),
+    # Coordinated names are alternatives; a name of two words is one.
+    ("What did Julien Pillot say about NumSpot and Meta?", ["NumSpot", "Meta"], [["NumSpot", "Meta"]]),
+    ("Qu'ont dit les invités de Shein et de Temu ?", ["Shein", "Temu"], [["Shein", "Temu"]]),
+    ("Qu'a dit Audrey Morel sur la prise de 49 % de Scale AI par Meta ?", ["Scale", "AI", "Meta"],
+     [["Scale", "AI"], ["Meta"]]),
+    ("What did Kaplan say about the Charles de Gaulle aircraft carrier?", ["Charles", "Gaulle"], [["Charles", "Gaulle"]]),
+    # A topic carried over from the conversation is not in the question's words: one group.
+    ("and Meta?", ["NumSpot", "Meta"], [["Meta"], ["NumSpot"]]),
+])
+def test_name_groups_follow_how_the_question_joins_names(question: str, names: list[str],
+                                                         groups: list[list[str]]) -> None:
+    assert name_groups(question, names) == groups
+
+
+def test_the_shows_word_for_its_guests_means_the_guests() -> None:
+    # The host calls her guests "les débriefeurs"; askers borrow the word, in English too.
+    assert GUESTS.search("What did the debriefers think of the EU's crisis framework?")
+    assert GUESTS.search("Qu'ont dit les débriefeurs du RGPD ?")
+    assert not GUESTS.search("What did the host say about the debrief?")
