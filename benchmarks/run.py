@@ -35,6 +35,11 @@ RESULTS = BENCH_DIR / "results"
 # Sizes from this many episodes up build with the embedding cache (recombined turns repeat): never timed as
 # ingest throughput. Smaller sizes ingest from scratch.
 CACHED_FROM = 1000
+# Warm questions per latency measurement: about two passes over the 65 answerable questions. A p95 of 40 (one
+# pass over the first 40, the default until session 9) is their second-worst time: it moved by 2-3 ms between
+# runs of the same code, more than the gap it judged. No cache serves a retrieval twice (with the quote-window
+# cache on, the second pass flatters `ask`; the 300 ms target is judged with it off).
+DEFAULT_QUERIES = 120
 
 # Targets (at the largest size of the run, warm).
 RETRIEVE_P95_MS = 100.0
@@ -227,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="debrief bench", description="Benchmark ingest, latency and memory.")
     p.add_argument("--quick", action="store_true", help="samples + 10 episodes, few queries (CI smoke)")
     p.add_argument("--sizes", help="comma-separated: samples and/or episode counts (default samples,10,100,1000)")
-    p.add_argument("--queries", type=int, help="warm queries per measurement (default 40; 6 with --quick)")
+    p.add_argument("--queries", type=int,
+                   help=f"warm queries per measurement (default {DEFAULT_QUERIES}; 6 with --quick)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache", type=Path, default=corpus.CACHE_DIR, help="corpora and the embedding cache")
     p.add_argument("--work", type=Path, help="where indexes are built (default: <cache>/runs)")
@@ -242,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         show(rows, targets(rows))
         return 0
     sizes_arg = args.sizes or ("samples,10" if args.quick else "samples,10,100,1000")
-    queries = args.queries or (6 if args.quick else 40)
+    queries = args.queries or (6 if args.quick else DEFAULT_QUERIES)
     started = time.perf_counter()
 
     def log(msg: str) -> None:
