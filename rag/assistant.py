@@ -116,7 +116,7 @@ class Assistant:
         query = understand(question, roster, metas, filters, history)
         # Searching the dense index needs only the topic and filters: start it now, under the work below.
         self.retriever.prefetch(query.search_text, query.speakers, query.episodes)
-        query.spellings = self.retriever.spellings(name_words(query.topic))
+        query.spellings = self.retriever.spellings(name_words(query.topic), query.speakers, query.episodes)
         if query.language == "en" and query.topic and self.settings.translate_queries:
             bridge = self.retriever.bridge()  # built (once) outside: embedding the corpus's phrases uses every core
             with blas.single_threaded():

@@ -27,7 +27,7 @@ from rag.store import Hit, VectorStore
 
 Mode = Literal["hybrid", "dense", "sparse"]
 # Bump when SparseIndex or Chunk change shape: older pickles are then ignored.
-SPARSE_CACHE_VERSION = 2
+SPARSE_CACHE_VERSION = 3  # 3: the corpus's names (`SparseIndex._names`)
 # Bump when the saved dense matrix changes meaning (row order, normalisation). 2: rows sorted by speaker, episode.
 DENSE_CACHE_VERSION = 2
 # Bump when the saved projection (rag.projection) changes meaning; it is keyed by the dense matrix's key too.
@@ -231,12 +231,16 @@ class Retriever:
         index = self.sparse_index()
         return [index.chunks[i] for i in np.flatnonzero(index.rows.mask(speakers, episodes))]
 
-    def spellings(self, words: list[str]) -> dict[str, list[str]]:
-        """For each word's token the corpus never uses, the corpus tokens one or two edits away (`SparseIndex.spellings`)."""
+    def spellings(self, words: list[str], speakers: list[str] | None = None,
+                  episodes: list[str] | None = None) -> dict[str, list[str]]:
+        """For each word's token, the corpus's other spellings: for a token the corpus never uses, the tokens one
+        or two edits away (`SparseIndex.spellings`); for one it uses but never within the search's filters, the
+        names spelt one or two letters apart that it does use (`SparseIndex.variants`)."""
         index = self.sparse_index()
+        rows = index.rows.mask(speakers or [], episodes or []) if speakers or episodes else None
         out: dict[str, list[str]] = {}
         for token in dict.fromkeys(t for tokens in tokenize(words) for t in tokens):
-            found = index.spellings(token)
+            found = index.spellings(token) or (index.variants(token, rows) if rows is not None else [])
             if found:
                 out[token] = found
         return out

@@ -169,6 +169,15 @@ def test_a_name_only_discussed_where_the_speaker_never_was_is_refused_and_says_w
     assert answer.answer.endswith(says)
 
 
+@pytest.mark.parametrize("question", ["What did Julien Pillot say about NumSpot?", "Qu'a dit Julien Pillot sur NumSpot ?"])
+def test_a_speaker_who_says_a_name_otherwise_is_quoted(assistant: Assistant, question: str) -> None:
+    # His only word on it (06:41) spells it "Newspot", and a bare name embeds far from any sentence.
+    answer = assistant.ask(question)
+    assert not answer.refused
+    assert [(c.speaker, c.start) for c in answer.citations][:1] == [("Julien Pillot", 401.0)]
+    assert "Newspot" in answer.citations[0].quote
+
+
 def test_a_name_said_in_the_speakers_episode_is_searched_as_usual(assistant: Assistant) -> None:
     answer = assistant.ask("What did Eric Haddad say about NumSpot?")
     assert not answer.refused and {c.speaker for c in answer.citations} == {"Eric Haddad"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from rag.assistant import Assistant
@@ -24,6 +25,20 @@ def test_a_misspelt_name_finds_the_subtitles_spelling(index: SparseIndex, token:
 @pytest.mark.parametrize("token", ["numspot", "cloud", "quantiqu", "ia", "dsa"])  # stems, as BM25 holds them
 def test_known_or_short_tokens_get_no_variants(index: SparseIndex, token: str) -> None:
     assert index.spellings(token) == []
+
+
+def test_a_name_a_speaker_never_says_as_asked_finds_their_spelling(index: SparseIndex) -> None:
+    # The subtitles write NumSpot as "NumSpot", "NewSpot" and "Newspot"; Julien Pillot's turns only hold the last.
+    pillot = index.rows.mask(["Julien Pillot"], [])
+    assert index.variants("numspot", pillot) == ["newspot"]
+    # Eric Haddad says "NumSpot" as asked: his search is left as it was.
+    assert index.variants("numspot", index.rows.mask(["Eric Haddad"], [])) == []
+    # Only names: "franch" (franchement) and "franco" (franco-allemand) are one edit from "franc" (France) but
+    # never written capitalised inside a sentence, so even a search that never says "France" gets neither.
+    nobody = np.zeros(len(index.rows), dtype=bool)
+    assert {"franch", "franco"} <= set(index._bm25.vocab_dict)
+    assert index.variants("franc", nobody) == []
+    assert index.variants("numspot", nobody) == ["newspot"]
 
 
 def test_the_spelling_finds_the_line_that_bm25_alone_misses(index: SparseIndex) -> None:
