@@ -17,7 +17,7 @@ from rag.understand import Query
 # What the host says when she announces or moves to a subject.
 # ("On va passer 28 minutes ensemble" and a bare "On enchaîne." announce nothing.)
 CUES = re.compile(
-    r"\b(?:on va (?:parler|s['’]intéresser|s['’]arrêter|revenir)|on va passer à|on commence (?:avec|par)|"
+    r"\b(?:on va (?:parler|s['’]intéresser|s['’]arrêter|revenir|regarder)|on va passer à|on commence (?:avec|par)|"
     r"on enchaîne(?=\s+\w)|on (?:termine|finit) (?:avec|par)|passons à|autre sujet|dernier sujet|au menu)\b",
     re.IGNORECASE,
 )

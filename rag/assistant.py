@@ -150,7 +150,20 @@ class Assistant:
         # OpenBLAS's two threads, another process holding a core made a 1,000-episode answer take 450-750 ms
         # (p95) instead of ~130.
         with blas.single_threaded():
-            return extractive.select_quotes(query, ranked, self.embedder, self.thresholds)
+            quotes = extractive.select_quotes(query, ranked, self.embedder, self.thresholds)
+        # A subject only the host's menu names ("On va parler de...", "on va regarder aussi...") was announced, not
+        # discussed: the announcement shares the question's words, and it is no answer to what was said about it
+        # (June's "cadre de gestion de crise" of the EU is in the menu and nowhere else). A question about a person
+        # is answered from their turns anyway.
+        if quotes and not query.names_people and all(self._announces(q) for q in quotes):
+            return []
+        return quotes
+
+    def _announces(self, quote: extractive.Quote) -> bool:
+        """True when the quote is its episode's host announcing a subject (`agenda.CUES`)."""
+        meta = self._catalog_views()[0].get(quote.chunk.episode_id)
+        hosts = {p.name for p in meta.roster if p.is_host} if meta else set()
+        return quote.chunk.speaker in hosts and bool(agenda.CUES.search(quote.text))
 
     def _intent_quotes(self, query: Query) -> list[extractive.Quote]:
         """The quotes of a question that is not a topic search: introductions, announcements, or none."""

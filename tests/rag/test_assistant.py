@@ -178,6 +178,16 @@ def test_a_speaker_who_says_a_name_otherwise_is_quoted(assistant: Assistant, que
     assert "Newspot" in answer.citations[0].quote
 
 
+def test_a_subject_the_host_only_announced_is_not_an_answer(assistant: Assistant) -> None:
+    # June's menu: "on va regarder aussi ... l'Union européenne qui a adopté un cadre de gestion de crise"; nobody
+    # comes back to it.
+    answer = assistant.ask("What was said about the EU crisis management framework?")
+    assert answer.refused and answer.citations == []
+    # The SFR outage is announced in the same breath, and the host comes back to it at 20:31: answered.
+    answer = assistant.ask("Qu'a-t-on dit de la panne SFR ?")
+    assert not answer.refused and 1231.0 in [c.start for c in answer.citations]
+
+
 def test_a_name_said_in_the_speakers_episode_is_searched_as_usual(assistant: Assistant) -> None:
     answer = assistant.ask("What did Eric Haddad say about NumSpot?")
     assert not answer.refused and {c.speaker for c in answer.citations} == {"Eric Haddad"}
