@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import bm25s
 import numpy as np
@@ -75,9 +76,7 @@ class SparseIndex:
         edits = 2 if len(token) >= 7 else 1 if len(token) >= 5 else 0
         if not edits or token not in vocab or not token.isalpha():
             return []
-        postings = self._bm25.scores
-        row = vocab[token]
-        if rows[postings["indices"][postings["indptr"][row]:postings["indptr"][row + 1]]].any():
+        if rows[self._postings(vocab[token])].any():
             return []
         terms = getattr(self, "_terms", None)
         if terms is None or len(terms) != len(vocab):
@@ -113,15 +112,13 @@ class SparseIndex:
         tokens = [t for t in tokenize([word])[0] if t in self._bm25.vocab_dict] if self.chunks else []
         if len(tokens) != 1:
             return []
-        postings = self._bm25.scores
-        token = self._bm25.vocab_dict[tokens[0]]
-        rows = postings["indices"][postings["indptr"][token]:postings["indptr"][token + 1]]
+        rows = self._postings(self._bm25.vocab_dict[tokens[0]])
         inside = scope[self.rows.episode_column[rows]]
         folded = fold(word)
         if tokens[0] == folded:  # the stem is the word: its postings are where it is said
             if inside.any():
                 return None
-            said = rows
+            said: Iterable[int] = rows  # (in index order: the loop below stops at MAX_ELSEWHERE episodes)
         else:
             pattern = re.compile(rf"\b{re.escape(folded)}\b")
 
@@ -138,6 +135,11 @@ class SparseIndex:
                 if len(found) == MAX_ELSEWHERE:
                     break
         return found
+
+    def _postings(self, token_id: int) -> np.ndarray:
+        """The rows whose text holds the vocabulary token `token_id`."""
+        index = self._bm25.scores
+        return np.asarray(index["indices"][index["indptr"][token_id]:index["indptr"][token_id + 1]])
 
     def scores(self, tokens: list[str]) -> np.ndarray:
         """Every row's BM25 score for these (vocabulary) tokens: `bm25s.BM25.get_scores`, bit for bit.
