@@ -58,6 +58,9 @@ DATASETS = {
     "heldout5": Dataset(DATA / "heldout5.jsonl", "n", 20,
                         ("Imen", "Morel", "Sorris", "Julien ", "the lawyer", "l'avocate", "Kaplan", "Staron", "Dorothée",
                          "Haddad", "Delphine", "Pillot")),
+    "heldout6": Dataset(DATA / "heldout6.jsonl", "v", 20,
+                        ("Imen", "Morel", "Sorris", "Julien ", "the lawyer", "Kaplan", "Staron", "Dorothée", "Haddad",
+                         "Delphine", "Pillot", "Alain")),
 }
 # Held-out sets, each with the sets written before it: what it must not repeat, and the share of its windows
 # that must be passages those sets never cite. heldout2 is lower because Soris, Maurel and Pillot have no
@@ -65,7 +68,8 @@ DATASETS = {
 HELDOUT = {"heldout": (("questions",), 0.6), "heldout2": (("questions", "heldout"), 0.5),
            "heldout3": (("questions", "heldout", "heldout2"), 0.5),
            "heldout4": (("questions", "heldout", "heldout2", "heldout3"), 0.5),
-           "heldout5": (("questions", "heldout", "heldout2", "heldout3", "heldout4"), 0.5)}
+           "heldout5": (("questions", "heldout", "heldout2", "heldout3", "heldout4"), 0.5),
+           "heldout6": (("questions", "heldout", "heldout2", "heldout3", "heldout4", "heldout5"), 0.5)}
 each_heldout = pytest.mark.parametrize("dataset", list(HELDOUT))
 
 E6, E12 = "smart-tech-2025-06-19", "smart-tech-2025-12-11"
@@ -317,7 +321,7 @@ def test_the_eval_runner_loads_either_set_and_defaults_to_the_main_one(tmp_path:
     assert [q.id for q in loaded] == [q["id"] for q in questions("heldout")]
     h01 = loaded[0]
     assert h01.speakers == ("Marc Kaplan",) and (h01.windows[0].first_line, h01.windows[0].last_line) == (72, 80)
-    for later in ("heldout2", "heldout3", "heldout4", "heldout5"):
+    for later in ("heldout2", "heldout3", "heldout4", "heldout5", "heldout6"):
         loaded_later = metrics.load_questions(DATASETS[later].path)
         assert [q.id for q in loaded_later] == [q["id"] for q in questions(later)]
     # A missing file is a usage error before any index is built, not a traceback.
