@@ -124,9 +124,10 @@ def unit_features(units: list[Unit], roster: list[Person], host: Person | None,
         fw = [fold(w) for w in ws]
         info = UnitInfo(question="?" in text[-3:], reply=bool(REPLY.match(folded)),
                         rebound=bool(REBOUND.search(folded)), answers_other=bool(ANSWERS_OTHER.search(folded)))
-        info.quoted = {n for n in quoted(text, roster) if not (host and n == host.name)}
+        named = mentions(text, roster)
+        info.quoted = {n for n in quoted(text, roster, named) if not (host and n == host.name)}
         greets = 0.0
-        for m in mentions(text, roster):
+        for m in named:
             if host and m.person.name == host.name:
                 info.names_host = True
                 continue

@@ -89,24 +89,25 @@ REPORTING = frozenset({"dit", "disait", "dire", "rejoins", "rejoint", "souligne"
 QUOTED_MATCH = 60.0
 
 
-def quoted(text: str, roster: list[Person]) -> set[str]:
-    """Roster members the line quotes: a capitalised word at most two words after a reporting verb,
-    matched strictly first, then loosely by first name (edit similarity: the best unique match at
-    QUOTED_MATCH or more)."""
+def quoted(text: str, roster: list[Person], named: list[Mention] | None = None) -> set[str]:
+    """Roster members the line quotes: a capitalised word at most two words after a reporting verb, matched
+    strictly first (the line's `mentions`, found again when not given), then loosely by first name (edit
+    similarity: the best unique match at QUOTED_MATCH or more)."""
     ws = words(text)
-    out: set[str] = set()
+    named = mentions(text, roster) if named is None else named
+
+    def reported(i: int) -> bool:
+        return i > 0 and bool(REPORTING.intersection(fold(x) for x in ws[max(0, i - 2):i]))
+
+    out = {m.person.name for m in named if reported(m.first_word)}
+    # The words a mention holds, and its second word when it is a pair ("comme le disait Louis Sorris").
+    covered = {i for m in named for i in range(m.first_word, m.last_word + 1)}
     for i, w in enumerate(ws):
-        if i == 0 or not w[:1].isupper() or len(w) < 3:
+        if i in covered or not w[:1].isupper() or len(w) < 3 or not reported(i):
             continue
-        if not REPORTING.intersection(fold(x) for x in ws[max(0, i - 2):i]):
-            continue
-        p = match_person(w, roster) or _sounds_like(w, roster)
-        if p is None:
-            scored = sorted(((100 * Levenshtein.normalized_similarity(fold(w), fold(q.first_name)), q.name) for q in roster), reverse=True)
-            if scored and scored[0][0] >= QUOTED_MATCH and (len(scored) == 1 or scored[1][0] < scored[0][0]):
-                out.add(scored[0][1])
-            continue
-        out.add(p.name)
+        scored = sorted(((100 * Levenshtein.normalized_similarity(fold(w), fold(q.first_name)), q.name) for q in roster), reverse=True)
+        if scored and scored[0][0] >= QUOTED_MATCH and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+            out.add(scored[0][1])
     return out
 
 
