@@ -443,7 +443,7 @@ def topic_of(text: str, speakers: list[str], people: Sequence[Person] | Roster) 
 # or an episode ("according to Y", "in both episodes") is cut off.
 _ABOUT = re.compile(r"\b(?:about|regarding|concerning|sur|à propos d[eu']|au sujet d[eu'])\s*(.+)$", re.IGNORECASE)
 _OPINION_EN = re.compile(r"\b(?:think|thought|make|made)\s+of\s+(.+)$", re.IGNORECASE)
-_OPINION_FR = re.compile(r"\b(?:pensé|pense|parlé|parle)\b(?:(?!\bque\b|\bqu['’]).)*?\s(?:(?:de|du|des)\s+|d['’])(.+)$",
+_OPINION_FR = re.compile(r"\b(?:pensé|pense|parlé|parle|dit)\b(?:(?!\bque\b|\bqu['’]).)*?\s(?:(?:de|du|des)\s+|d['’])(.+)$",
                          re.IGNORECASE)
 # Where a label stops: a comma, an attribution ("selon X"), an episode, or a French inverted verb, which starts the
 # question's own clause ("sur les data centers parle-t-il de souveraineté" is about the data centers).

@@ -113,6 +113,8 @@ def test_an_elliptical_follow_up_keeps_the_topic_and_takes_the_new_speaker() -> 
         ("What are quantum sensors, according to Marc Kaplan?", "quantum sensors"),
         ("What did Marc Kaplan think of the quantum defense campus?", "the quantum defense campus"),
         ("Qu'a pensé Dorothée Decrop d'Elon Musk ?", "Elon Musk"),  # not "crop d'Elon Musk"
+        ("Qu'a dit Imène des data centers ?", "data centers"),
+        ("Qu'a dit Julien Pillot du sommet franco-allemand ?", "sommet franco-allemand"),
         ("Qu'ont pensé les invités du virage de NumSpot ?", "virage de NumSpot"),
         ("What is Hexatrust?", "Hexatrust"),
         ("Qu'a dit Audrey Maurel sur le cloud en octobre ?", "le cloud"),  # the date is a filter, not the topic
