@@ -60,11 +60,7 @@ class SparseIndex:
         edits = 2 if len(token) >= 8 else 1 if len(token) >= 5 else 0
         if not edits or token in vocab or not token.isalpha():
             return []
-        terms = getattr(self, "_terms", None)
-        if terms is None or len(terms) != len(vocab):
-            terms = self._terms = list(vocab)
-        found = process.extract(token, terms, scorer=Levenshtein.distance, score_cutoff=edits, limit=3)
-        return [term for term, _, _ in sorted(found, key=lambda f: (f[1], f[0]))]
+        return self._near(token, edits, 3)
 
     def variants(self, token: str, rows: np.ndarray) -> list[str]:
         """Other spellings of a name the corpus does use (`token`, stemmed), for a search whose `rows` (a mask)
@@ -78,11 +74,16 @@ class SparseIndex:
             return []
         if rows[self._postings(vocab[token])].any():
             return []
+        return [term for term in self._near(token, edits, 5) if term != token and term in self._names]
+
+    def _near(self, token: str, edits: int, limit: int) -> list[str]:
+        """Up to `limit` vocabulary tokens at most `edits` edits from `token`, nearest first (ties by token)."""
+        vocab = self._bm25.vocab_dict if self.chunks else {}
         terms = getattr(self, "_terms", None)
         if terms is None or len(terms) != len(vocab):
             terms = self._terms = list(vocab)
-        found = process.extract(token, terms, scorer=Levenshtein.distance, score_cutoff=edits, limit=5)
-        return [term for term, _, _ in sorted(found, key=lambda f: (f[1], f[0])) if term != token and term in self._names]
+        found = process.extract(token, terms, scorer=Levenshtein.distance, score_cutoff=edits, limit=limit)
+        return [term for term, _, _ in sorted(found, key=lambda f: (f[1], f[0]))]
 
     def search(self, query: str, k: int, speakers: list[str], episodes: list[str],
                tokens_too: list[str] | None = None) -> list[Hit]:

@@ -85,3 +85,9 @@ def test_a_name_is_said_where_its_text_has_the_word_not_just_the_stem(index: Spa
     assert said("NumSpot", [], [december]) is None
     assert said("Cybersécurité", [], [december]) == [june]
     assert said("Zanzibar", ["Marc Kaplan"], []) == []  # said nowhere: no evidence either way
+
+
+def test_an_empty_index_has_no_spellings_and_no_variants() -> None:
+    empty = SparseIndex([])
+    assert empty.spellings("hexatrust") == []
+    assert empty.variants("numspot", np.zeros(0, dtype=bool)) == []
