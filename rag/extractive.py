@@ -24,7 +24,7 @@ from rag.listing import episodes_phrase
 from rag.retrieve import Ranked
 from rag.sparse import tokenize
 from rag.types import Answer, Citation
-from rag.understand import WORD, Query, name_words
+from rag.understand import Query, only_names
 
 # A quote window grows line by line until it holds this many characters (subtitle lines can be fragments).
 WINDOW_CHARS = 160
@@ -134,11 +134,6 @@ def select_quotes(query: Query, ranked: list[Ranked], embedder: Embedder, thresh
     return [to_sentences(q, floor) for q in kept[: thresholds.max_citations]]
 
 
-def _only_names(topic: str) -> bool:
-    words = WORD.findall(topic)
-    return bool(words) and len(name_words(topic)) == len(words)
-
-
 def _is_evidence(q: Quote, query: Query, t: Thresholds) -> bool:
     if not query.topic:
         # "What did Imen say?" has no topic to test against: the speaker filter is the question.
@@ -147,7 +142,7 @@ def _is_evidence(q: Quote, query: Query, t: Thresholds) -> bool:
         # A topic of names only ("NumSpot"), every one of them in the window: the speaker talked about it, however
         # far a bare name embeds from a sentence that holds it (Julien Pillot's "tout ce qui est fait autour de
         # Newspot": similarity 0.14, under the weak bar).
-        if q.overlap >= 1.0 and _only_names(query.topic):
+        if q.overlap >= 1.0 and only_names(query.topic):
             return True
         return (q.similarity >= t.min_similarity_filtered or (q.overlap > 0 and q.similarity >= t.weak_similarity)
                 or q.asked >= t.asked_overlap)

@@ -193,6 +193,12 @@ def name_words(text: str) -> list[str]:
     return [w for w in WORD.findall(text) if any(c.isupper() for c in w)]
 
 
+def only_names(text: str) -> bool:
+    """True when every word of `text` (at least one) is written like a name (`name_words`)."""
+    words = WORD.findall(text)
+    return bool(words) and len(name_words(text)) == len(words)
+
+
 # What joins a question's names into one alternative: coordination ("NumSpot and Meta", "Shein et Temu", "Meta /
 # Scale AI", "X et l'Europe") and the particles inside a name ("Charles de Gaulle", "Ursula von der Leyen").
 _NAME_JOINERS = frozenset({"and", "or", "et", "ou", "&", "/", ",", "de", "du", "des", "d", "l", "le", "la", "les",
@@ -508,8 +514,8 @@ def understand(
     asks_who = (not topic and bool(IDENTITY.search(question))) or (
         bool(speakers) and bool(WHICH_PERSON.search(question)) and all(fold(w) in ON_THE_SHOW for w in topic.split()))
     # Organisations are proper nouns: "What is education?" is not about a guest's school.
-    affiliated = people.by_affiliation(topic) if topic and not speakers and WHAT_IS.search(question) \
-        and len(name_words(topic)) == len(topic.split()) else []
+    affiliated = people.by_affiliation(topic) if not speakers and WHAT_IS.search(question) and only_names(topic) \
+        else []
     previous = [m.content for m in (history or []) if m.role == "user"]
     if previous and not affiliated:
         _carry_over(query, previous, people, episodes)
