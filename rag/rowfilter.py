@@ -48,7 +48,6 @@ class RowFilter:
             keep &= _isin(self._episodes, self._episode_codes, episodes)
         return keep
 
-
     def episodes_kept(self, speakers: list[str], episodes: list[str]) -> np.ndarray:
         """Per episode code, True when the filters keep rows of that episode (the episodes where `speakers` speak,
         within `episodes`)."""
