@@ -27,6 +27,10 @@ import numpy as np
 from benchmarks.corpus import SAMPLES_DIR
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "evals" / "data" / "questions.jsonl"
+# The sets whose answerable questions are timed, main first: 143 distinct questions, so that a run's warm queries
+# never repeat one (a repeated question would find its words' vectors cached, `rag.crosslingual.WORD_CACHE`).
+# heldout6 is left out: it judges answers blind, and nothing should run its questions but the evals.
+TIMED_SETS = ("questions", "heldout", "heldout2", "heldout3", "heldout4", "heldout5")
 
 
 def maxrss_mb() -> float:
@@ -39,6 +43,20 @@ def answerable_questions() -> list[Any]:
     from evals.metrics import load_questions
 
     return [q for q in load_questions(QUESTIONS) if q.answerable]
+
+
+def timed_questions() -> list[Any]:
+    """The answerable questions of TIMED_SETS, in order, each once."""
+    from evals.metrics import load_questions
+
+    seen: set[str] = set()
+    out = []
+    for name in TIMED_SETS:
+        for q in load_questions(QUESTIONS.with_name(f"{name}.jsonl")):
+            if q.answerable and q.question not in seen:
+                seen.add(q.question)
+                out.append(q)
+    return out
 
 
 class CachedEmbedder:
@@ -132,7 +150,7 @@ def cmd_query(args: argparse.Namespace) -> dict[str, Any]:
             assistant.ask(question)
         return (time.perf_counter() - started) * 1000
 
-    timed = _timed(once, answerable_questions(), args.n)
+    timed = _timed(once, timed_questions(), args.n)
     return {"mode": args.mode, "window_cache": not args.no_window_cache, "import_s": imported - t0,
             "open_s": opened - imported, **timed, "maxrss_mb": maxrss_mb()}
 
@@ -214,7 +232,7 @@ def cmd_baseline_query(args: argparse.Namespace) -> dict[str, Any]:
         base.retrieve(question, 5)
         return (time.perf_counter() - started) * 1000
 
-    return {**_timed(once, answerable_questions(), args.n), "maxrss_mb": maxrss_mb()}
+    return {**_timed(once, timed_questions(), args.n), "maxrss_mb": maxrss_mb()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -237,3 +237,38 @@ def test_a_prefetched_search_gives_what_a_plain_one_gives(assistant: Assistant) 
     query = assistant.understand(QUESTIONS[0])
     assistant.understand(QUESTIONS[1])
     assert [r.hit.chunk.chunk_id for r in assistant.retrieve(query)] == ids(QUESTIONS[0], prefetch=False)
+
+
+class _CountingEmbedder:
+    """The real embedder, counting the texts it is asked to embed."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.name, self.dim = inner.name, inner.dim  # type: ignore[attr-defined]
+        self.embedded: list[str] = []
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        self.embedded.extend(texts)
+        return self.inner.embed_passages(texts)  # type: ignore[attr-defined,no-any-return]
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.inner.embed_query(text)  # type: ignore[attr-defined,no-any-return]
+
+
+def test_known_words_are_not_embedded_again_and_translate_the_same(assistant: Assistant,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = assistant.retriever.bridge()
+    counting = _CountingEmbedder(assistant.embedder)
+    bridge = PhraseBridge(shared.phrases, shared.vectors, counting)  # type: ignore[arg-type]
+    cold = bridge.translate("public procurement")
+    assert "commande publique" in cold and counting.embedded == ["public", "procurement"]
+    # A later question sharing one word embeds only the new one, and translates as a fresh bridge does.
+    assert bridge.translate("procurement rules") == PhraseBridge(shared.phrases, shared.vectors,
+                                                                 assistant.embedder).translate("procurement rules")
+    assert counting.embedded == ["public", "procurement", "rules"]
+    assert bridge.translate("public procurement") == cold and len(counting.embedded) == 3
+    # Bounded: the least recently used word goes first.
+    monkeypatch.setattr("rag.crosslingual.WORD_CACHE", 2)
+    bridge.translate("sovereignty")  # keeps "procurement" and "sovereignty" ("public", "rules" drop)
+    bridge.translate("public procurement")
+    assert counting.embedded[3:] == ["sovereignty", "public"]
