@@ -16,6 +16,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable
 
 import numpy as np
+from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from rag.embedders import Embedder
 
@@ -25,7 +26,13 @@ MAX_PHRASES = 6000
 PER_QUERY_PHRASE = 3
 # English words whose vectors a bridge keeps (2 KB each): questions share much of their vocabulary.
 WORD_CACHE = 4096
-_EN_STOP = set(["being", "been", "under", "over", "with", "about", "from", "into", "than", "that", "this", "what", "which", "their", "there", "these", "those", "they", "them", "have", "has", "had", "does", "did", "will", "would", "could", "should", "also", "just", "only", "very", "more", "most"])
+# English function words, which have no French content phrase to find (the corpus's phrases leave French ones out):
+# translating "between" or "right now" only found noise ("parmi", "maintenant"). NLTK's list, as bm25s ships it, but
+# for "won" and "don", which are also words.
+_EN_STOP = {w for w in STOPWORDS_EN_PLUS if len(w) >= 3} - {"won", "don"} | {
+    "being", "been", "under", "over", "with", "about", "from", "into", "than", "that", "this", "what", "which", "their",
+    "there", "these", "those", "they", "them", "have", "has", "had", "does", "did", "will", "would", "could", "should",
+    "also", "just", "only", "very", "more", "most"}
 _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
 _FR_STOP = set(
     ["alors", "au", "aux", "avec", "ce", "ces", "cette", "c'est", "dans", "de", "des", "du", "elle", "en", "et", "est", "il", "ils", "je", "la", "le", "les", "leur", "lui", "mais", "me", "même", "mes", "moi", "mon", "ne", "nos", "notre", "nous", "on", "ou", "où", "par", "pas", "pour", "qu", "que", "qui", "sa", "se", "ses", "si", "son", "sont", "sur", "ta", "te", "tes", "toi", "ton", "tu", "un", "une", "vos", "votre", "vous", "y", "à", "été", "être", "avoir", "fait", "faire", "plus", "très", "tout", "tous", "toute", "toutes", "bien", "aussi", "donc", "encore", "comme", "quand", "quoi", "peut", "peu", "cela", "ça", "ceux", "celle", "celles", "celui", "voilà", "effectivement", "oui", "non", "parce", "entre", "chez", "avant", "après", "sans", "sous", "vers", "déjà", "ici", "là", "cet", "autre", "autres", "quelque", "quelques", "beaucoup", "vraiment", "juste", "enfin", "puis", "ainsi", "assez", "certains", "certaines", "chose", "choses", "faut", "fois", "moins", "trop"]
@@ -64,6 +71,8 @@ class PhraseBridge:
         self._rows_by_size = {int(n): np.flatnonzero(sizes == n) for n in np.unique(sizes)}
         self._vectors_by_size = {n: np.ascontiguousarray(self.vectors[rows]) for n, rows in self._rows_by_size.items()}
         self._words: OrderedDict[str, np.ndarray] = OrderedDict()  # least recently used first
+        # English words the corpus also says ("public", "data", "cloud"): their vectors are already here.
+        self._own = {phrase: row for row, phrase in enumerate(phrases) if " " not in phrase}
         self._words_lock = threading.Lock()
 
     @classmethod
@@ -120,7 +129,8 @@ class PhraseBridge:
         return found
 
     def _word_vectors(self, words: list[str]) -> dict[str, np.ndarray]:
-        """Each word's vector (embedded on its own), from the last WORD_CACHE words seen or one embedder call.
+        """Each word's vector (embedded on its own): from the last WORD_CACHE words seen, from the bridge's own
+        phrases (a word written as the corpus writes it), or from one embedder call.
 
         Embedding is most of an English question's translation time (~0.25 ms a word, plus ~1 ms a call), and
         over 72 distinct English questions of the eval sets a third of the topic words had been asked before. A
@@ -130,6 +140,7 @@ class PhraseBridge:
             known = {w: v for w in words if (v := self._words.get(w)) is not None}
             for w in known:
                 self._words.move_to_end(w)
+        known.update((w, self.vectors[self._own[w]]) for w in words if w not in known and w in self._own)
         new = [w for w in words if w not in known]
         if new:
             known.update(zip(new, self.embedder.embed_passages(new)))
