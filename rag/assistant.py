@@ -101,6 +101,8 @@ class Assistant:
             lead = introductions.lead(query, introductions.people_asked_about(query, metas))
         elif query.intent == "agenda" and quotes:
             lead = agenda.lead(query, [listing.when(by_id[e]) for e in dict.fromkeys(q.chunk.episode_id for q in quotes)])
+        elif quotes and query.names_people:
+            lead = self._presented_lead(query, quotes)
         offline = extractive.answer(query, quotes, by_id, self.settings.public_url, lead)
         # Nothing to cite (an identity answer from the roster alone): no model can add a grounded word.
         if offline.refused or self._chat is None or not offline.citations:
@@ -157,7 +159,39 @@ class Assistant:
         # is answered from their turns anyway.
         if quotes and not query.names_people and all(self._announces(q) for q in quotes):
             return []
+        if not quotes and query.names_people and not query.asks_what_was_said:
+            # A fact about a guest ("Quel est le parcours de Marc Kaplan ?") is often in no turn of theirs, only
+            # in the host's words presenting them ("Vous êtes le dirigeant fondateur de Vericlock, qui développe...").
+            quotes = self._presented(query)
         return quotes
+
+    def _presented(self, query: Query) -> list[extractive.Quote]:
+        """Quotes from the host's chunks that present the guests the question names (`introductions.presenting`),
+        held to the same evidence bar; her announcements of subjects left out (a thanks that moves on to the next
+        subject shares its words with questions about that subject, not about the guest)."""
+        ranked: list[Ranked] = []
+        for meta in self._catalog_views()[1]:
+            people = [p for p in meta.roster if p.name in query.speakers and not p.is_host]
+            if not people or (query.episodes and meta.episode_id not in query.episodes):
+                continue
+            spellings = self.retriever.spellings([w for p in people for w in f"{p.name} {p.role} {p.affiliation}".split()])
+            ranked += [Ranked(hit=Hit(chunk=c, score=0.0), fused=0.0)
+                       for c in introductions.presenting(people, self._host_chunks(meta), spellings)]
+        if not ranked:
+            return []
+        with blas.single_threaded():
+            quotes = extractive.select_quotes(query, ranked, self.embedder, self.thresholds)
+        return [q for q in quotes if not self._announces(q)]
+
+    def _presented_lead(self, query: Query, quotes: list[extractive.Quote]) -> str:
+        """The lead of an answer about named guests that quotes only the host (`_presented`); otherwise ""."""
+        by_id = self._catalog_views()[0]
+        metas = [by_id[e] for e in dict.fromkeys(q.chunk.episode_id for q in quotes) if e in by_id]
+        hosts = {p.name for m in metas for p in m.roster if p.is_host}
+        speakers = {q.chunk.speaker for q in quotes}
+        if not speakers <= hosts or hosts & set(query.speakers) or len(speakers) != 1:
+            return ""
+        return introductions.presented_lead(query, speakers.pop(), query.speakers, metas)
 
     def _announces(self, quote: extractive.Quote) -> bool:
         """True when the quote is its episode's host announcing a subject (`agenda.CUES`)."""

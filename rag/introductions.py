@@ -54,6 +54,39 @@ def introduction(person: Person, host_chunks: list[Chunk], spellings: dict[str, 
     return to_sentences(best) if best is not None else None
 
 
+def presenting(people: list[Person], host_chunks: list[Chunk], spellings: dict[str, list[str]]) -> list[Chunk]:
+    """The host's chunks that present one of `people`: they name the person and, when the roster gives a role or
+    an affiliation, say one of its words too ("Merci Erika Haddad. Je rappelle que vous êtes le président exécutif
+    de Newspot. Vous avez quand même passé 10 ans..."). A bare name is her giving the floor, not presenting.
+    `spellings`: the corpus's own spellings of those words (`SparseIndex.spellings`)."""
+    def said(words: set[str], tokens: set[str]) -> bool:
+        return any(w in tokens or any(v in tokens for v in spellings.get(w, ())) for w in words)
+
+    wanted = []
+    for person in people:
+        name = set(tokenize([person.name])[0])
+        wanted.append((name, set(tokenize([f"{person.role} {person.affiliation}"])[0]) - name))
+    found = []
+    for chunk in host_chunks:
+        tokens = set(tokenize([chunk.text])[0])
+        if any(said(name, tokens) and (not facts or said(facts, tokens)) for name, facts in wanted):
+            found.append(chunk)
+    return found
+
+
+def presented_lead(query: Query, host: str, people: list[str], episodes: list[EpisodeMeta]) -> str:
+    """"Marc Kaplan's own turns do not say it; from how Delphine Sabattier presented them in the 2025-06-19
+    episode:": for a fact about guests that only the host stated (their own turns did not answer)."""
+    fr = query.language == "fr"
+    names = (" et " if fr else " and ").join(people)
+    where = episodes_phrase(episodes, fr)
+    if fr:
+        return f"Les interventions {_fr_of(names)} ne le disent pas ; d'après la présentation qu'en fait {host} " \
+            f"dans {where} :"
+    owner = f"{names}'" if names.endswith("s") else f"{names}'s"
+    return f"{owner} own turns do not say it; from how {host} presented them in {where}:"
+
+
 def lead(query: Query, people: list[tuple[Person, list[EpisodeMeta]]]) -> str:
     """One sentence per person, from the roster, in the question's language: who they are and where they appear.
     (No pronoun and no gendered word: the roster does not say which to use.)"""

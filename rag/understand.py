@@ -68,6 +68,21 @@ IDENTITY = re.compile(
     r"que\s+fait\b|présente[zr]?(?:-moi|-nous)?\b)",
     re.IGNORECASE,
 )
+# Words by which a question asks what someone said or thinks ("What did X say", "Qu'a pensé X", "selon X",
+# "Does X agree"), not a fact about them ("Where did X work before?", "Quel est le parcours de X ?"). A fact about a
+# guest is often only in the host's words when she introduces them (`Assistant.evidence`).
+SAYING = re.compile(
+    r"\b(?:say|said|says|tell|told|think|thinks|thought|believe|believes|agree|agrees|disagree|argue|argued|argues|"
+    r"claim|claimed|warn|warned|warns|explain|explained|according|view|views|opinion|feel|feels|felt|react|reacted|"
+    r"respond|responded|comment|commented|suggest|suggested|propose|proposed|recommend|recommended|expect|expects|"
+    r"predict|call|called|mention|mentioned|raise|raised|describe|described|insist|critici[sz]e|critici[sz]ed|admit|"
+    r"ask|asked|want|wants|hope|hopes|fear|fears|worry|worried|see|sees|consider|considers|stance|position|take|"
+    r"dit|dire|dis|disait|pense|pensé|penser|pensait|estime|estimé|selon|d['’]après|avis|croit|explique|expliqué|"
+    r"réagi|réagit|souligné|souligne|rappelé|affirme|juge|jugé|regrette|craint|propose|proposé|suggère|alerte|"
+    r"alerté|prévient|évoqué|évoque|parlé|parle|raconte|demandé|demande|répond|répondu|veut|souhaite|attend|voit|"
+    r"qualifie|défend|défendu|plaide|insiste|conseille|recommande|analyse|réaction|point de vue)\b",
+    re.IGNORECASE,
+)
 # "Which lawyer was on the December show?", "Quel avocat était invité en juin ?": a role the roster resolves, asked
 # who holds it. With only `ON_THE_SHOW` words left of the topic, it is answered as "who is X?".
 WHICH_PERSON = re.compile(r"^\s*(?:which|what)\s+[\w-]+\b.*\b(?:was|were|took\s+part|appeared|joined)\b|"
@@ -186,6 +201,11 @@ class Query:
         """The search is one or a few named people's turns, not the whole corpus or every guest: a narrow search,
         where a weaker match is already evidence."""
         return bool(self.speakers) and not self.guests_only
+
+    @property
+    def asks_what_was_said(self) -> bool:
+        """True unless the question asks a fact rather than what someone said or thinks (`SAYING`)."""
+        return bool(SAYING.search(self.question))
 
 
 def name_words(text: str) -> list[str]:

@@ -104,3 +104,49 @@ def test_who_the_guests_were_comes_from_the_roster_with_the_hosts_introductions(
     # Guests introduced in one breath share a quote, cited once.
     spans = [(c.first_line, c.last_line) for c in answer.citations]
     assert all(a[1] < b[0] or b[1] < a[0] for i, a in enumerate(spans) for b in spans[i + 1:])
+
+
+@pytest.mark.parametrize(("question", "lead", "said"), [
+    # Marc Kaplan never states his background or his company's product: the host does, presenting him at 01:39.
+    ("Quel est le parcours de Marc Kaplan et que développe sa société Vericlock ?",
+     "Les interventions de Marc Kaplan ne le disent pas ; d'après la présentation qu'en fait Delphine Sabattier dans "
+     "l'épisode du 2025-06-19 :", "cryptographie quantique"),
+    ("What does Marc Kaplan's company Vericlock develop?",
+     "Marc Kaplan's own turns do not say it; from how Delphine Sabattier presented them in the 2025-06-19 episode:",
+     "cryptographie quantique"),
+])
+def test_a_fact_about_a_guest_only_the_host_states_is_quoted_as_hers(
+        assistant: Assistant, question: str, lead: str, said: str) -> None:
+    answer = assistant.ask(question)
+    assert not answer.refused
+    assert answer.answer.splitlines()[0] == lead
+    assert answer.citations and all(c.speaker == HOST for c in answer.citations)
+    assert any(said in c.quote for c in answer.citations)
+
+
+@pytest.mark.parametrize("question", [
+    # Asked what he said: the host's words about him are no answer.
+    "Qu'a dit Marc Kaplan de son parcours et de ce que développe sa société Vericlock ?",
+    # Eric Haddad left before the card round; the host's thanks to him moves on to the e-commerce subject, which
+    # shares the question's words: an announcement, not a presentation of him.
+    "Did Eric Haddad give a red or green card on Serge Papin's e-commerce initiative?",
+])
+def test_the_hosts_words_about_a_guest_do_not_answer_what_the_guest_said_or_did(
+        assistant: Assistant, question: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.refused and answer.citations == []
+
+
+def test_presenting_a_guest_means_naming_them_with_their_role_not_giving_them_the_floor(assistant: Assistant) -> None:
+    from rag.introductions import presenting
+
+    meta = assistant.transcript("smart-tech-2025-12-11").meta
+    haddad = next(p for p in meta.roster if p.name == "Eric Haddad")
+    host_chunks = assistant.retriever.chunks([HOST], [meta.episode_id])
+    naming = [c for c in host_chunks if "Haddad" in c.text]
+    found = presenting([haddad], host_chunks, {})
+    ids = {c.chunk_id for c in found}
+    assert ids and ids < {c.chunk_id for c in naming}
+    assert all("président exécutif" in c.text for c in found)
+    # "C'est une question pour Éric Haddad." hands him the floor: no role, no presentation.
+    assert any("question pour Éric Haddad" in c.text and "président" not in c.text for c in naming)

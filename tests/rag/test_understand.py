@@ -318,3 +318,17 @@ def test_the_shows_word_for_its_guests_means_the_guests() -> None:
     assert GUESTS.search("What did the debriefers think of the EU's crisis framework?")
     assert GUESTS.search("Qu'ont dit les débriefeurs du RGPD ?")
     assert not GUESTS.search("What did the host say about the debrief?")
+
+
+@pytest.mark.parametrize(("question", "said"), [
+    ("What did Julien Pillot say about public procurement?", True),
+    ("Qu'a pensé Julien Pillot du guide de la DGE ?", True),
+    ("Selon Alain Staron, que vont faire les autres clients de Scale AI ?", True),
+    ("D'après Imène, de quoi dépend la compétitivité de NumSpot ?", True),
+    ("Does Kaplan agree with the minister?", True),
+    ("Where did Eric Haddad work before NumSpot?", False),
+    ("Quel est le parcours de Marc Kaplan ?", False),
+    ("What does Marc Kaplan's company develop?", False),
+])
+def test_a_question_asks_what_was_said_or_a_fact(question: str, said: bool) -> None:
+    assert understand(question, PEOPLE, []).asks_what_was_said is said
