@@ -29,7 +29,7 @@ WORD_CACHE = 4096
 # English function words, which have no French content phrase to find (the corpus's phrases leave French ones out):
 # translating "between" or "right now" only found noise ("parmi", "maintenant"). NLTK's list, as bm25s ships it, but
 # for "won" and "don", which are also words.
-_EN_STOP = {w for w in STOPWORDS_EN_PLUS if len(w) >= 3} - {"won", "don"} | {
+_EN_STOP = ({w for w in STOPWORDS_EN_PLUS if len(w) >= 3} - {"won", "don"}) | {
     "being", "been", "under", "over", "with", "about", "from", "into", "than", "that", "this", "what", "which", "their",
     "there", "these", "those", "they", "them", "have", "has", "had", "does", "did", "will", "would", "could", "should",
     "also", "just", "only", "very", "more", "most"}
