@@ -275,3 +275,19 @@ def test_known_words_are_not_embedded_again_and_translate_the_same(assistant: As
     bridge.translate("sovereignty")  # keeps "procurement" and "sovereignty" ("rules" drops)
     bridge.translate("rules procurement")
     assert counting.embedded[2:] == ["sovereignty", "rules"]
+
+
+def test_questions_translated_at_once_share_the_word_cache_safely(assistant: Assistant,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    shared = assistant.retriever.bridge()
+    topics = ["public procurement", "digital sovereignty", "quantum defence campus", "procurement rules",
+              "sovereign cloud providers", "data centers energy"] * 8
+    expected = {t: PhraseBridge(shared.phrases, shared.vectors, assistant.embedder).translate(t) for t in set(topics)}
+    monkeypatch.setattr("rag.crosslingual.WORD_CACHE", 3)  # evictions while other threads read
+    bridge = PhraseBridge(shared.phrases, shared.vectors, assistant.embedder)
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(bridge.translate, topics))
+    assert got == [expected[t] for t in topics]
+    assert len(bridge._words) <= 3
