@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -169,18 +170,21 @@ class Assistant:
         """Quotes from the host's chunks that present the guests the question names (`introductions.presenting`),
         held to the same evidence bar; her announcements of subjects left out (a thanks that moves on to the next
         subject shares its words with questions about that subject, not about the guest)."""
-        ranked: list[Ranked] = []
+        chunks: list[Chunk] = []
         for meta in self._catalog_views()[1]:
             people = [p for p in meta.roster if p.name in query.speakers and not p.is_host]
             if not people or (query.episodes and meta.episode_id not in query.episodes):
                 continue
             spellings = self.retriever.spellings([w for p in people for w in f"{p.name} {p.role} {p.affiliation}".split()])
-            ranked += [Ranked(hit=Hit(chunk=c, score=0.0), fused=0.0)
-                       for c in introductions.presenting(people, self._host_chunks(meta), spellings)]
-        if not ranked:
+            chunks += introductions.presenting(people, self._host_chunks(meta), spellings)
+        if not chunks:
             return []
+        # The question's names as these few chunks spell them ("NumSpot" said "Newspot").
+        respelt = introductions.respelt(name_words(query.topic), chunks)
+        asked = replace(query, spellings={**query.spellings, **respelt}) if respelt else query
+        ranked = [Ranked(hit=Hit(chunk=c, score=0.0), fused=0.0) for c in chunks]
         with blas.single_threaded():
-            quotes = extractive.select_quotes(query, ranked, self.embedder, self.thresholds)
+            quotes = extractive.select_quotes(asked, ranked, self.embedder, self.thresholds)
         return [q for q in quotes if not self._announces(q)]
 
     def _presented_lead(self, query: Query, quotes: list[extractive.Quote]) -> str:

@@ -9,10 +9,12 @@ names most of the person's name, role and affiliation words, cited like any othe
 
 from __future__ import annotations
 
+from rapidfuzz.distance import Levenshtein
+
 from ingest.models import Chunk, EpisodeMeta, Person
 from rag.extractive import Quote, overlap, to_sentences, windows
 from rag.listing import asked_about, episodes_phrase, when
-from rag.sparse import tokenize
+from rag.sparse import name_edits, tokenize, written_names
 from rag.understand import Query
 
 # What a name word counts for against a role or affiliation word when looking for a person's introduction.
@@ -72,6 +74,23 @@ def presenting(people: list[Person], host_chunks: list[Chunk], spellings: dict[s
         if any(said(name, tokens) and (not facts or said(facts, tokens)) for name, facts in wanted):
             found.append(chunk)
     return found
+
+
+def respelt(words: list[str], chunks: list[Chunk]) -> dict[str, list[str]]:
+    """For each token of `words` (a question's names), the names written one or two edits away
+    (`sparse.name_edits`) by those of `chunks` that never use the token as asked: presenting Eric Haddad, the host
+    says "NumSpot" in one breath and "Newspot" in another, and the chunk that holds the answer has the second."""
+    tokens = list(dict.fromkeys(t for ts in tokenize(words) for t in ts if name_edits(t)))
+    out: dict[str, list[str]] = {}
+    for chunk in chunks if tokens else []:
+        used = set(tokenize([chunk.text])[0])
+        names = written_names([chunk.text])
+        for token in tokens:
+            if token not in used:
+                edits = name_edits(token)
+                near = [n for n in names if Levenshtein.distance(token, n, score_cutoff=edits) <= edits]
+                out[token] = sorted({*out.get(token, []), *near})
+    return {t: found for t, found in out.items() if found}
 
 
 def presented_lead(query: Query, host: str, people: list[str], episodes: list[EpisodeMeta]) -> str:

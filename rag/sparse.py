@@ -36,6 +36,17 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     return [_STEMMER.stemWords([t for t in _SPLIT(text.lower()) if t not in _STOPWORDS]) for text in texts]
 
 
+def written_names(texts: Iterable[str]) -> set[str]:
+    """The tokens of the words `texts` write capitalised inside a sentence: their names ("NumSpot", "Newspot")."""
+    written = {w for text in texts for w in _MID_CAPITAL.findall(text)}
+    return {t for tokens in tokenize(sorted(written)) for t in tokens}
+
+
+def name_edits(token: str) -> int:
+    """How many edits apart two spellings of a name (a stemmed token) may be: one from 5 letters, two from 7."""
+    return 2 if len(token) >= 7 else 1 if len(token) >= 5 else 0
+
+
 class SparseIndex:
     """An in-memory BM25 index over a fixed set of chunks."""
 
@@ -48,8 +59,7 @@ class SparseIndex:
             self._bm25.index(tokenize([f"{c.context} {c.text}" for c in chunks]), show_progress=False)
         # The tokens of words written capitalised inside a sentence: the corpus's names (see `variants`). Found
         # here, at ingest: ~0.4 s at 1,000 episodes, which the first question would otherwise pay.
-        written = {w for c in chunks for w in _MID_CAPITAL.findall(c.text)}
-        self._names = {t for tokens in tokenize(sorted(written)) for t in tokens}
+        self._names = written_names(c.text for c in chunks)
 
     def spellings(self, token: str) -> list[str]:
         """Vocabulary tokens the subtitles may have written for `token` (a stemmed token the corpus never uses):
@@ -69,7 +79,7 @@ class SparseIndex:
         Pillot only ever says the second. Empty when the rows do use the token, so that a search that finds the
         name as asked ranks as before (adding the variant everywhere pushed other passages up)."""
         vocab = self._bm25.vocab_dict if self.chunks else {}
-        edits = 2 if len(token) >= 7 else 1 if len(token) >= 5 else 0
+        edits = name_edits(token)
         if not edits or token not in vocab or not token.isalpha():
             return []
         if rows[self._postings(vocab[token])].any():

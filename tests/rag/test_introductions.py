@@ -150,3 +150,25 @@ def test_presenting_a_guest_means_naming_them_with_their_role_not_giving_them_th
     assert all("président exécutif" in c.text for c in found)
     # "C'est une question pour Éric Haddad." hands him the floor: no role, no presentation.
     assert any("question pour Éric Haddad" in c.text and "président" not in c.text for c in naming)
+
+
+def test_a_guest_fact_is_found_where_the_host_spells_the_company_otherwise(assistant: Assistant) -> None:
+    # "Merci Erika Haddad. Je rappelle que vous êtes le président exécutif de Newspot. Vous avez quand même passé
+    # 10 ans au développement de Google Cloud..." (14:24): the question says "NumSpot", this chunk "Newspot".
+    answer = assistant.ask("Where did Eric Haddad work before NumSpot?")
+    assert not answer.refused
+    assert answer.answer.startswith("Eric Haddad's own turns do not say it; from how Delphine Sabattier presented")
+    assert answer.citations and all(c.speaker == HOST and 860 <= c.start <= 880 for c in answer.citations)
+
+
+def test_respelt_finds_the_spelling_a_chunk_uses_instead_of_the_asked_one(assistant: Assistant) -> None:
+    from rag.introductions import presenting, respelt
+
+    meta = assistant.transcript("smart-tech-2025-12-11").meta
+    haddad = next(p for p in meta.roster if p.name == "Eric Haddad")
+    chunks = presenting([haddad], assistant.retriever.chunks([HOST], [meta.episode_id]), {})
+    assert any("NumSpot" in c.text for c in chunks) and any("Newspot" in c.text for c in chunks)
+    assert respelt(["NumSpot"], chunks) == {"numspot": ["newspot"]}
+    # Only chunks that never write the name as asked lend it a spelling; a name nobody respells gets none.
+    assert respelt(["NumSpot"], [c for c in chunks if "NumSpot" in c.text and "Newspot" not in c.text]) == {}
+    assert respelt(["Hexatrust"], chunks) == {}
