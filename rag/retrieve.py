@@ -237,10 +237,15 @@ class Retriever:
         or two edits away (`SparseIndex.spellings`); for one it uses but never within the search's filters, the
         names spelt one or two letters apart that it does use (`SparseIndex.variants`)."""
         index = self.sparse_index()
-        rows = index.rows.mask(speakers or [], episodes or []) if speakers or episodes else None
+        # The filters' row mask (~0.25 ms at 1,000 episodes) only when a token needs it: most topics name nothing.
+        rows: np.ndarray | None = None
         out: dict[str, list[str]] = {}
         for token in dict.fromkeys(t for tokens in tokenize(words) for t in tokens):
-            found = index.spellings(token) or (index.variants(token, rows) if rows is not None else [])
+            found = index.spellings(token)
+            if not found and (speakers or episodes):
+                if rows is None:
+                    rows = index.rows.mask(speakers or [], episodes or [])
+                found = index.variants(token, rows)
             if found:
                 out[token] = found
         return out
