@@ -191,7 +191,7 @@ class Assistant:
         """The lead of an answer about named guests that quotes only the host (`_presented`); otherwise ""."""
         by_id = self._catalog_views()[0]
         metas = [by_id[e] for e in dict.fromkeys(q.chunk.episode_id for q in quotes) if e in by_id]
-        hosts = {p.name for m in metas for p in m.roster if p.is_host}
+        hosts = {name for m in metas for name in _hosts(m)}
         speakers = {q.chunk.speaker for q in quotes}
         if not speakers <= hosts or hosts & set(query.speakers) or len(speakers) != 1:
             return ""
@@ -200,8 +200,7 @@ class Assistant:
     def _announces(self, quote: extractive.Quote) -> bool:
         """True when the quote is its episode's host announcing a subject (`agenda.CUES`)."""
         meta = self._catalog_views()[0].get(quote.chunk.episode_id)
-        hosts = {p.name for p in meta.roster if p.is_host} if meta else set()
-        return quote.chunk.speaker in hosts and bool(agenda.CUES.search(quote.text))
+        return meta is not None and quote.chunk.speaker in _hosts(meta) and bool(agenda.CUES.search(quote.text))
 
     def _intent_quotes(self, query: Query) -> list[extractive.Quote]:
         """The quotes of a question that is not a topic search: introductions, announcements, or none."""
@@ -238,7 +237,7 @@ class Assistant:
 
     def _host_chunks(self, meta: EpisodeMeta) -> list[Chunk]:
         """The indexed chunks of the episode's host(s): where introductions and announcements are."""
-        return self.retriever.chunks([p.name for p in meta.roster if p.is_host], [meta.episode_id])
+        return self.retriever.chunks(_hosts(meta), [meta.episode_id])
 
     def _llm_stream(self, query: Query, offline: Answer, history: list[Message], lead: str = ""
                     ) -> Iterator[str | Answer]:
@@ -382,3 +381,8 @@ def _people(metas: list[EpisodeMeta]) -> list[Person]:
         for p in meta.roster:
             seen.setdefault(p.name, p)
     return list(seen.values())
+
+
+def _hosts(meta: EpisodeMeta) -> list[str]:
+    """The names of the episode's host(s), from its roster."""
+    return [p.name for p in meta.roster if p.is_host]
