@@ -35,10 +35,9 @@ RESULTS = BENCH_DIR / "results"
 # Sizes from this many episodes up build with the embedding cache (recombined turns repeat): never timed as
 # ingest throughput. Smaller sizes ingest from scratch.
 CACHED_FROM = 1000
-# Warm questions per latency measurement: about two passes over the 65 answerable questions. A p95 of 40 (one
-# pass over the first 40, the default until session 9) is their second-worst time: it moved by 2-3 ms between
-# runs of the same code, more than the gap it judged. No cache serves a retrieval twice (with the quote-window
-# cache on, the second pass flatters `ask`; the 300 ms target is judged with it off).
+# Warm questions per latency measurement, each a different question (`worker.timed_questions`: 143 to draw
+# from, so no cache serves one twice). A p95 of 40 (the default until session 9) is the second-worst time: it
+# moved by 2-3 ms between runs of the same code, more than the gap it judged.
 DEFAULT_QUERIES = 120
 
 # Targets (at the largest size of the run, warm).
