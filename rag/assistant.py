@@ -54,7 +54,7 @@ class Assistant:
         self.store = store or ChromaStore(self.settings, self.embedder.name)
         self.thresholds = thresholds or Thresholds()
         self.retriever = Retriever(self.store, self.embedder, self.settings.dense_k, self.settings.sparse_k,
-                                   self.settings.rrf_k, self.settings.retrieval)
+                                   self.settings.rrf_k, self.settings.retrieval, self.settings.cache_dir)
         self._chat = chat if chat is not None else self._default_chat()
         self.indexer = Indexer(self.store, self.embedder, speaker_llm=self._speaker_chat(),
                                speaker_llm_name=self.settings.llm_model or "")
@@ -324,6 +324,9 @@ class Assistant:
             if any(r.status in ("added", "replaced") for r in results):
                 # Build (and cache on disk) the search indexes now, not on the first question after the ingest.
                 self.retriever.prepare(bridge=self.settings.translate_queries)
+            if self.settings.translate_queries:
+                self.retriever.prepare_lexicon(None if progress is None else
+                                               lambda done, total: progress(done, total, "English word vectors"))
         self._catalog_read_at = time.monotonic()
         return results
 

@@ -19,6 +19,7 @@ import numpy as np
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from rag.embedders import Embedder
+from rag.lexicon import Lexicon
 
 # Phrases that must be near-synonyms to count as a translation of the question's phrase.
 MIN_SIMILARITY = 0.70
@@ -74,6 +75,8 @@ class PhraseBridge:
         # English words the corpus also says ("public", "data", "cloud"): their vectors are already here.
         self._own = {phrase: row for row, phrase in enumerate(phrases) if " " not in phrase}
         self._words_lock = threading.Lock()
+        # Common English words' vectors, embedded ahead (`rag.lexicon`); None: embed them as they come.
+        self.lexicon: Lexicon | None = None
 
     @classmethod
     def build(cls, texts: Iterable[str], embedder: Embedder, max_phrases: int = MAX_PHRASES) -> PhraseBridge:
@@ -130,7 +133,8 @@ class PhraseBridge:
 
     def _word_vectors(self, words: list[str]) -> dict[str, np.ndarray]:
         """Each word's vector (embedded on its own): from the last WORD_CACHE words seen, from the bridge's own
-        phrases (a word written as the corpus writes it), or from one embedder call.
+        phrases (a word written as the corpus writes it), from the lexicon of common English words, or from one
+        embedder call.
 
         Embedding is most of an English question's translation time (~0.25 ms a word, plus ~1 ms a call), and
         over 72 distinct English questions of the eval sets a third of the topic words had been asked before. A
@@ -141,6 +145,9 @@ class PhraseBridge:
             for w in known:
                 self._words.move_to_end(w)
         known.update((w, self.vectors[self._own[w]]) for w in words if w not in known and w in self._own)
+        lexicon = self.lexicon
+        if lexicon is not None:
+            known.update((w, v) for w in words if w not in known and (v := lexicon.get(w)) is not None)
         new = [w for w in words if w not in known]
         if new:
             known.update(zip(new, self.embedder.embed_passages(new)))

@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 
 from ingest.models import Chunk
-from rag import blas
+from rag import blas, lexicon
 from rag.crosslingual import MAX_PHRASES, PhraseBridge
 from rag.dense import PROJECT_FROM_ROWS, DenseIndex
 from rag.embedders import Embedder
@@ -68,7 +68,9 @@ class Retriever:
     """Finds the chunks that best answer a search text, within speaker/episode filters."""
 
     def __init__(self, store: VectorStore, embedder: Embedder, dense_k: int = 40, sparse_k: int = 40,
-                 rrf_k: int = 60, mode: Mode = "hybrid") -> None:
+                 rrf_k: int = 60, mode: Mode = "hybrid", lexicon_dir: Path | None = None) -> None:
+        """`lexicon_dir`: where the table of common English words' vectors is kept (`rag.lexicon`; shared by
+        every index); None: English words are embedded as questions bring them."""
         self.store = store
         self.embedder = embedder
         self.dense_k = dense_k
@@ -82,6 +84,9 @@ class Retriever:
         self._dense_for: SparseIndex | None = None
         self._bridge: PhraseBridge | None = None
         self._bridge_for: SparseIndex | None = None
+        self.lexicon_dir = lexicon_dir
+        self._lexicon: lexicon.Lexicon | None = None
+        self._lexicon_opened = False
         self._lock = threading.Lock()
         self._prefetched: tuple[_Key, Future[list[Hit]]] | None = None
 
@@ -142,6 +147,18 @@ class Retriever:
         if bridge:
             self.bridge()
 
+    def prepare_lexicon(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Build (once per machine: ~10 s) or open the table of common English words' vectors that translating
+        English questions reads (`rag.lexicon`); `progress(done, total)` follows its words."""
+        if self.lexicon_dir is None or self._lexicon is not None:
+            return
+        # Outside the lock: questions go on meanwhile (without the table).
+        built = lexicon.build(self.lexicon_dir, self.embedder, progress=progress)
+        with self._lock:
+            self._lexicon, self._lexicon_opened = built, True
+            if self._bridge is not None:
+                self._bridge.lexicon = built
+
     def _load_or_build(self, prefix: str, suffix: str, key: Any, build: Callable[[], _T],
                        read: Callable[[Path], _T | None], write: Callable[[_T, Path], bool]) -> _T:
         """The index saved under `<cache_dir>/<prefix>-<hash of key>.<suffix>`, or a new one from `build`,
@@ -188,6 +205,11 @@ class Retriever:
                     lambda: PhraseBridge.build((c.text for c in index.chunks), self.embedder),
                     self._read_bridge, _write_bridge)
                 self._bridge_for = index
+            if not self._lexicon_opened and self.lexicon_dir is not None:
+                # Only opened here (a memory map), once: building it is ingest's work (`prepare`), not a question's.
+                self._lexicon = lexicon.load(self.lexicon_dir, self.embedder)
+                self._lexicon_opened = True
+            self._bridge.lexicon = self._lexicon
             return self._bridge
 
     def _read_bridge(self, path: Path) -> PhraseBridge | None:

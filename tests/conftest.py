@@ -17,6 +17,15 @@ JUNE = SAMPLES / "smart-tech-2025-06-19.txt"
 DECEMBER = SAMPLES / "smart-tech-2025-12-11.txt"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """What does not depend on the corpus (English words' vectors, ~10 s to build) is shared by the session's
+    indexes, in a directory of its own: never the developer's cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DEBRIEF_CACHE_DIR", str(tmp_path_factory.mktemp("shared-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """No test reads the developer's .env, index or LLM endpoint by accident."""
