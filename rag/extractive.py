@@ -157,7 +157,13 @@ def overlap(terms: set[str], text: str, extra: set[str] | None = None,
     counts when the text has one of its `spellings` (the corpus's own spelling of a name)."""
     if not terms:
         return 0.0
-    tokens = set(tokenize([text])[0]) | (extra or set())
+    return share(terms, set(tokenize([text])[0]) | (extra or set()), spellings)
+
+
+def share(terms: set[str], tokens: set[str], spellings: dict[str, list[str]] | None = None) -> float:
+    """Share of `terms` among `tokens` (stemmed tokens, see `overlap`), a term also counting by its `spellings`."""
+    if not terms:
+        return 0.0
     spellings = spellings or {}
     return sum(t in tokens or any(v in tokens for v in spellings.get(t, ())) for t in terms) / len(terms)
 

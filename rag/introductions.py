@@ -12,7 +12,7 @@ from __future__ import annotations
 from rapidfuzz.distance import Levenshtein
 
 from ingest.models import Chunk, EpisodeMeta, Person
-from rag.extractive import Quote, overlap, to_sentences, windows
+from rag.extractive import Quote, share, to_sentences, windows
 from rag.listing import asked_about, episodes_phrase, when
 from rag.sparse import name_edits, tokenize, written_names
 from rag.understand import Query
@@ -49,8 +49,9 @@ def introduction(person: Person, host_chunks: list[Chunk], spellings: dict[str, 
     best: Quote | None = None
     for chunk in sorted(host_chunks, key=lambda c: c.first_line):
         for window in windows(chunk):
-            window.overlap = NAME_WEIGHT * len(name) * overlap(name, window.text, None, spellings) + \
-                len(wanted) * overlap(wanted, window.text, None, spellings)
+            tokens = set(tokenize([window.text])[0])
+            window.overlap = NAME_WEIGHT * len(name) * share(name, tokens, spellings) + \
+                len(wanted) * share(wanted, tokens, spellings)
             if window.overlap > 0 and (best is None or window.overlap > best.overlap):
                 best = window
     return to_sentences(best) if best is not None else None
