@@ -157,8 +157,9 @@ class Assistant:
         # A subject only the host's menu names ("On va parler de...", "on va regarder aussi...") was announced, not
         # discussed: the announcement shares the question's words, and it is no answer to what was said about it
         # (June's "cadre de gestion de crise" of the EU is in the menu and nowhere else). A question about a person
-        # is answered from their turns anyway.
-        if quotes and not query.names_people and all(self._announces(q) for q in quotes):
+        # is answered from their turns anyway; one asking for a figure, by an announcement that gives it ("il y a 8
+        # pays qui ont fait parvenir un petit courrier").
+        if quotes and not query.names_people and not query.asks_quantity and all(self._announces(q) for q in quotes):
             return []
         if not quotes and query.names_people and not query.asks_what_was_said:
             # A fact about a guest ("Quel est le parcours de Marc Kaplan ?") is often in no turn of theirs, only

@@ -7,6 +7,7 @@ refuses rather than offer someone else's words.
 
 from __future__ import annotations
 
+import re
 import threading
 import weakref
 from collections import OrderedDict
@@ -90,6 +91,16 @@ class Quote:
         return self.similarity + 0.25 * self.overlap
 
 
+# A figure in a transcript: digits ("8 pays", "14,3 milliards", "49%"), or numbers written out ("trois fois",
+# "deux ans", "plusieurs ordres de grandeur"). "un"/"une" are left out: mostly articles.
+FIGURE = re.compile(
+    r"\d|%|\b(?:deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize|vingt|"
+    r"trente|quarante|cinquante|soixante|cents?|milles?|millions?|milliards?|dizaines?|douzaines?|centaines?|"
+    r"milliers?|moitié|tiers|quart|zéro|ordres?\s+de\s+grandeur)\b",
+    re.IGNORECASE,
+)
+
+
 def select_quotes(query: Query, ranked: list[Ranked], embedder: Embedder, thresholds: Thresholds) -> list[Quote]:
     """The best quote window of each retrieved chunk, kept if it is evidence; best first."""
     if not ranked:
@@ -122,6 +133,9 @@ def select_quotes(query: Query, ranked: list[Ranked], embedder: Embedder, thresh
                 w.overlap = max(w.overlap, 0.5)
         if query.speakers:
             found = [w for w in found if w.confidence >= thresholds.min_speaker_confidence]
+        if query.asks_quantity:
+            # Asked for a figure, a window that gives none does not answer, however close its subject.
+            found = [w for w in found if FIGURE.search(w.text)]
         if found:
             candidates.append(max(found, key=lambda w: w.score))
     evidence = [q for q in candidates if _is_evidence(q, query, thresholds)]

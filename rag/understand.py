@@ -83,6 +83,14 @@ SAYING = re.compile(
     r"qualifie|défend|défendu|plaide|insiste|conseille|recommande|analyse|réaction|point de vue)\b",
     re.IGNORECASE,
 )
+# Words by which a question asks for a quantity ("How much was X fined?", "Combien de pays ont écrit ?", "Quel budget
+# a été annoncé ?"): a passage that gives no figure does not answer it (`extractive.FIGURE`).
+QUANTITY = re.compile(
+    r"\b(?:how\s+(?:many|much|long|often|old)|what\s+(?:budget|amount|sum|number|price|cost|percentage|share|"
+    r"figure|proportion|total)|combien|quel(?:le)?s?\s+(?:budget|montant|somme|nombre|prix|coût|pourcentage|durée|"
+    r"chiffre|taux|proportion|total))\b",
+    re.IGNORECASE,
+)
 # "Which lawyer was on the December show?", "Quel avocat était invité en juin ?": a role the roster resolves, asked
 # who holds it. With only `ON_THE_SHOW` words left of the topic, it is answered as "who is X?".
 WHICH_PERSON = re.compile(r"^\s*(?:which|what)\s+[\w-]+\b.*\b(?:was|were|took\s+part|appeared|joined)\b|"
@@ -201,6 +209,11 @@ class Query:
         """The search is one or a few named people's turns, not the whole corpus or every guest: a narrow search,
         where a weaker match is already evidence."""
         return bool(self.speakers) and not self.guests_only
+
+    @property
+    def asks_quantity(self) -> bool:
+        """True when the question asks for a figure (`QUANTITY`): how many, how much, how long, combien..."""
+        return bool(QUANTITY.search(self.question))
 
     @property
     def asks_what_was_said(self) -> bool:

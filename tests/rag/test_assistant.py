@@ -8,6 +8,7 @@ import pytest
 
 from ingest.parse import parse_file
 from rag.assistant import Assistant
+from rag.extractive import FIGURE
 from rag.types import Filters, Message
 from tests.conftest import DECEMBER, REPO
 
@@ -210,3 +211,22 @@ def test_a_refusal_about_several_people_agrees_in_french(assistant: Assistant) -
     answer = assistant.ask("Qu'ont dit les invités de Shein et de Temu ?")
     assert answer.refused
     assert "où les invités répondent à" in answer.answer or "où les invités parlent de" in answer.answer
+
+
+def test_a_question_asking_for_a_figure_is_answered_by_a_passage_that_gives_one(assistant: Assistant) -> None:
+    answer = assistant.ask("How much did Meta put on the table for Scale AI?")
+    assert not answer.refused and "14,3 milliards" in answer.citations[0].quote
+    # The host's announcement that gives the figure answers it (an announcement alone answers no "what was said").
+    answer = assistant.ask("Combien de pays ont écrit à la Commission européenne sur les plateformes d'e-commerce ?")
+    assert not answer.refused and all(FIGURE.search(c.quote) for c in answer.citations)
+    assert any("8 pays" in c.quote for c in answer.citations)
+
+
+def test_a_figure_nobody_gives_is_refused_though_the_subject_was_discussed(assistant: Assistant) -> None:
+    # Eric Haddad talks about NumSpot's clients, but never says how many there are.
+    assert not assistant.ask("What did Eric Haddad say about NumSpot's clients?").refused
+    for question in ("How many clients does NumSpot have, according to Eric Haddad?",
+                     "Combien de clients NumSpot a-t-il selon Eric Haddad ?"):
+        answer = assistant.ask(question)
+        assert answer.refused and answer.citations == []
+

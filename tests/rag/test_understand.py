@@ -332,3 +332,17 @@ def test_the_shows_word_for_its_guests_means_the_guests() -> None:
 ])
 def test_a_question_asks_what_was_said_or_a_fact(question: str, said: bool) -> None:
     assert understand(question, PEOPLE, []).asks_what_was_said is said
+
+
+@pytest.mark.parametrize(("question", "figure"), [
+    ("How much was X fined by the European Union?", True),
+    ("How many countries wrote to the European Commission?", True),
+    ("Combien de pays ont écrit à la Commission européenne ?", True),
+    ("Quel budget a été annoncé pour le campus quantique ?", True),
+    ("What amount did Meta put on the table?", True),
+    ("What did Julien Pillot say about public procurement?", False),
+    ("Quel est le parcours de Marc Kaplan ?", False),
+    ("Which lawyer was on the December show?", False),
+])
+def test_a_question_asks_for_a_figure_or_not(question: str, figure: bool) -> None:
+    assert understand(question, PEOPLE, []).asks_quantity is figure
