@@ -5,7 +5,7 @@ same lines. A window that drifted off its passage, a misspelt speaker or a gold 
 would silently skew every retrieval and attribution score, so each is checked against the files here, for every
 question set: `questions.jsonl` (the one thresholds were tuned on), `heldout.jsonl` (written afterwards,
 never tuned on), `heldout2.jsonl` (written blind in session 5), `heldout3.jsonl` (written blind in session 7, by
-a helper that never ran the system) and the later blind sets `heldout4.jsonl` to `heldout7.jsonl`.
+a helper that never ran the system) and the later blind sets `heldout4.jsonl` to `heldout8.jsonl`.
 """
 
 from __future__ import annotations
@@ -64,6 +64,9 @@ DATASETS = {
     "heldout7": Dataset(DATA / "heldout7.jsonl", "w", 20,
                         ("Imen", "Morel", "Sorris", "Erika", "Descroppes", "Dorothée", "the lawyer", "l'avocate",
                          "Julien ", "Kaplan", "Staron", "Delphine", "Pillot")),
+    "heldout8": Dataset(DATA / "heldout8.jsonl", "x", 20,
+                        ("Imen", "Ymen", "Morel", "Sorris", "Erika", "Descroppes", "Marcaplan", "Dorothée", "the lawyer",
+                         "l'avocate", "Julien ", "Kaplan", "Staron", "Delphine", "Pillot", "Haddad")),
 }
 # Held-out sets, each with the sets written before it: what it must not repeat, and the share of its windows
 # that must be passages those sets never cite. heldout2 is lower because Soris, Maurel and Pillot have no
@@ -73,7 +76,9 @@ HELDOUT = {"heldout": (("questions",), 0.6), "heldout2": (("questions", "heldout
            "heldout4": (("questions", "heldout", "heldout2", "heldout3"), 0.5),
            "heldout5": (("questions", "heldout", "heldout2", "heldout3", "heldout4"), 0.5),
            "heldout6": (("questions", "heldout", "heldout2", "heldout3", "heldout4", "heldout5"), 0.5),
-           "heldout7": (("questions", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"), 0.5)}
+           "heldout7": (("questions", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"), 0.5),
+           "heldout8": (("questions", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6",
+                         "heldout7"), 0.5)}
 each_heldout = pytest.mark.parametrize("dataset", list(HELDOUT))
 
 E6, E12 = "smart-tech-2025-06-19", "smart-tech-2025-12-11"
@@ -325,7 +330,7 @@ def test_the_eval_runner_loads_either_set_and_defaults_to_the_main_one(tmp_path:
     assert [q.id for q in loaded] == [q["id"] for q in questions("heldout")]
     h01 = loaded[0]
     assert h01.speakers == ("Marc Kaplan",) and (h01.windows[0].first_line, h01.windows[0].last_line) == (72, 80)
-    for later in ("heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7"):
+    for later in ("heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8"):
         loaded_later = metrics.load_questions(DATASETS[later].path)
         assert [q.id for q in loaded_later] == [q["id"] for q in questions(later)]
     # A missing file is a usage error before any index is built, not a traceback.
