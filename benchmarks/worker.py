@@ -277,8 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--dir", type=Path, required=True)
     s.add_argument("--n", type=int, default=40)
     args = p.parse_args(argv)
-    handlers = {"ingest": cmd_ingest, "query": cmd_query, "stats": cmd_stats, "lexicon": cmd_lexicon, "quality": cmd_quality,
-                "baseline-build": cmd_baseline_build, "baseline-query": cmd_baseline_query}
+    handlers = {"ingest": cmd_ingest, "query": cmd_query, "stats": cmd_stats, "lexicon": cmd_lexicon,
+                "quality": cmd_quality, "baseline-build": cmd_baseline_build, "baseline-query": cmd_baseline_query}
     out = handlers[args.cmd](args)
     sys.stdout.write("\n" + json.dumps(out, ensure_ascii=False) + "\n")
     return 0

@@ -206,7 +206,7 @@ class Retriever:
                     self._read_bridge, _write_bridge)
                 self._bridge_for = index
             if not self._lexicon_opened and self.lexicon_dir is not None:
-                # Only opened here (a memory map), once: building it is ingest's work (`prepare`), not a question's.
+                # Only opened here (a memory map), once: building it is ingest's work (`prepare_lexicon`), not a question's.
                 self._lexicon = lexicon.load(self.lexicon_dir, self.embedder)
                 self._lexicon_opened = True
             self._bridge.lexicon = self._lexicon
