@@ -19,7 +19,7 @@ import numpy as np
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from rag.embedders import Embedder
-from rag.lexicon import Lexicon
+from rag.lexicon import Lexicon, common_words
 
 # Phrases that must be near-synonyms to count as a translation of the question's phrase.
 MIN_SIMILARITY = 0.70
@@ -91,7 +91,7 @@ class PhraseBridge:
 
     def translate(self, text: str) -> list[str]:
         """French corpus phrases that say what the phrases of `text` (an English question's topic) say."""
-        words = [w for w in _WORD.findall(text) if len(w) >= 3 and w.lower() not in _EN_STOP]
+        words = self.words(text)
         unique = list(dict.fromkeys(words))
         if not unique or not len(self.phrases):
             return []
@@ -130,6 +130,19 @@ class PhraseBridge:
                 if phrase not in found:
                     found.append(phrase)
         return found
+
+    def words(self, text: str) -> list[str]:
+        """The words of `text` that are translated, in order: neither function words nor names (`_is_name`)."""
+        return [w for w in _WORD.findall(text) if len(w) >= 3 and w.lower() not in _EN_STOP and not self._is_name(w)]
+
+    def _is_name(self, word: str) -> bool:
+        """A capitalised word that is not common English (`rag.lexicon`'s words; "France", "European" are):
+        "NumSpot", "DGE", "Lecornu". A name is written the same in French, and BM25 finds it as the question writes
+        it (and in the corpus's other spellings): translating it found itself ("lecornu") or nothing, and cost an
+        embedder call (~1 ms) that the table spares common words."""
+        if word == word.lower():
+            return False
+        return word not in (self.lexicon if self.lexicon is not None else common_words())
 
     def _word_vectors(self, words: list[str]) -> dict[str, np.ndarray]:
         """Each word's vector (embedded on its own): from the last WORD_CACHE words seen, from the bridge's own

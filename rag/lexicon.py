@@ -16,6 +16,7 @@ every word of 37 questions.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import importlib.resources
@@ -54,6 +55,13 @@ def english_words(words: int | None = None, titled: int | None = None) -> list[s
     ranked = sorted(counts, key=lambda w: (-counts[w], w))
     chosen = [w for w in ranked if len(w) >= 3 and _CONTENT.fullmatch(w)][:words]
     return chosen + [w.title() for w in chosen[:titled]]
+
+
+@functools.cache
+def common_words() -> frozenset[str]:
+    """The default table's words (`english_words()`), without their vectors: what a question's capitalised word
+    must be to be translated when no table was built (~0.3 s, once per process)."""
+    return frozenset(english_words())
 
 
 class Lexicon:

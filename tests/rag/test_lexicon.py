@@ -103,3 +103,18 @@ def test_ingest_builds_the_table_once_per_cache_directory(tmp_path: Path, june_c
     # (The corpus's phrases are embedded, but never 3-letter words: those would be the table's.)
     assert counting.embedded and not {"the", "you", "and", "for"} & set(counting.embedded)
     assert second.retriever.bridge().lexicon is not None
+
+
+def test_names_no_word_list_has_are_not_translated(assistant: Assistant) -> None:
+    shared = assistant.retriever.bridge()
+    # Capitalised common words are English to translate ("European" -> "européen"); a name the table lacks is
+    # written the same in French, and BM25 searches it as asked.
+    assert shared.words("NumSpot European Commission Lecornu sovereignty") == ["European", "Commission", "sovereignty"]
+    counting = _CountingEmbedder(assistant.embedder)
+    bridge = PhraseBridge(shared.phrases, shared.vectors, counting)  # type: ignore[arg-type]
+    bridge.lexicon = shared.lexicon
+    assert bridge.translate("NumSpot sovereignty") == bridge.translate("sovereignty") != []
+    assert counting.embedded == []
+    # Without a table, the same words are names: the translations do not depend on it.
+    assert PhraseBridge(shared.phrases, shared.vectors, assistant.embedder).words("NumSpot European DGE") == \
+        ["European"]

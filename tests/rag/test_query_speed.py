@@ -14,7 +14,7 @@ from evals.metrics import load_questions
 from ingest.names import name_score
 from rag import blas, dense
 from rag.assistant import Assistant
-from rag.crosslingual import _EN_STOP, _WORD, MIN_SIMILARITY, PER_QUERY_PHRASE, PhraseBridge
+from rag.crosslingual import MIN_SIMILARITY, PER_QUERY_PHRASE, PhraseBridge
 from rag.dense import DenseIndex
 from rag.settings import Settings
 from rag.sparse import top_rows
@@ -62,7 +62,7 @@ def test_the_phrase_bridge_is_saved_and_a_new_process_loads_the_same_one(sample_
 def _translate_over_every_phrase(bridge: PhraseBridge, text: str) -> list[str]:
     """The translation as first written: one product against every bridge phrase, then each query phrase's
     rows of its own size (a pair's vector: its two words' vectors summed, then normalised)."""
-    words = [w for w in _WORD.findall(text) if len(w) >= 3 and w.lower() not in _EN_STOP]
+    words = bridge.words(text)
     queries = list(dict.fromkeys(words + [f"{a} {b}" for a, b in zip(words, words[1:])]))
     if not queries:
         return []
