@@ -62,9 +62,6 @@ def presenting(people: list[Person], host_chunks: list[Chunk], spellings: dict[s
     an affiliation, say one of its words too ("Merci Erika Haddad. Je rappelle que vous êtes le président exécutif
     de Newspot. Vous avez quand même passé 10 ans..."). A bare name is her giving the floor, not presenting.
     `spellings`: the corpus's own spellings of those words (`SparseIndex.spellings`)."""
-    def said(words: set[str], tokens: set[str]) -> bool:
-        return any(w in tokens or any(v in tokens for v in spellings.get(w, ())) for w in words)
-
     wanted = []
     for person in people:
         name = set(tokenize([person.name])[0])
@@ -72,7 +69,8 @@ def presenting(people: list[Person], host_chunks: list[Chunk], spellings: dict[s
     found = []
     for chunk in host_chunks:
         tokens = set(tokenize([chunk.text])[0])
-        if any(said(name, tokens) and (not facts or said(facts, tokens)) for name, facts in wanted):
+        if any(share(name, tokens, spellings) and (not facts or share(facts, tokens, spellings))
+               for name, facts in wanted):
             found.append(chunk)
     return found
 
