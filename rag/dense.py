@@ -9,6 +9,8 @@ The rows are held sorted by (speaker, episode), so a speaker's rows, or a speake
 contiguous block: a filtered question scores only its block (a speaker is ~1/10 of the rows) instead of the
 whole matrix and a mask. An unfiltered scan (75k x 512, memory-bound: ~6 ms on one core) is split in two halves
 scored in parallel (numpy releases the GIL in BLAS). Memory: 4 bytes per dimension per chunk (150 MB at 75k).
+Large indexes add a narrow projection for an exact first pass (`rag.projection`), and an 8-bit copy of it for
+searches over at least half the rows (`rag.int8pass`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from concurrent.futures import Future
 import numpy as np
 
 from ingest.models import Chunk
+from rag.int8pass import Int8Pass
 from rag.pools import lazy_pool
 from rag.projection import MARGIN, Projection
 from rag.rowfilter import RowFilter
@@ -68,6 +71,8 @@ class DenseIndex:
         if projection is not None and len(projection.rows) != len(self.matrix):
             raise ValueError(f"a projection of {len(projection.rows)} rows for {len(self.matrix)}")
         self.projection = projection
+        # The 8-bit copy of the projection for wide searches (`rag.int8pass`), when the caller attaches one.
+        self.int8: Int8Pass | None = None
 
     def _blocks(self, speakers: np.ndarray, episodes: np.ndarray) -> None:
         """Where each (speaker, episode) pair's rows start and end, and each speaker's and episode's."""
@@ -156,17 +161,24 @@ class DenseIndex:
         assert projection is not None
         inside, missed = projection.query(query)
         positions = _positions(blocks)
-        # One thread: the narrow scan is short (~1.7 ms at 75k rows), and handing half of it to a thread that
-        # has to wait for a core held by another process would cost more than it saves.
-        approx = _dot(projection.rows, blocks, inside)
         radius = projection.residual[positions] if len(blocks) > 1 else projection.residual[blocks[0][0]:blocks[0][1]]
         radius = radius * missed
         radius += MARGIN
-        # At least k rows score at least their lower bound, so at least the k-th best lower bound: a row whose
-        # upper bound is below that is beaten by k others, exactly scored, and cannot be returned.
-        floor = kth_largest(approx - radius, k)
-        approx += radius
-        shortlist = positions[approx >= floor]
+        if self.int8 is not None and 2 * total >= len(self.matrix):
+            # A wide search: the 8-bit pass over every row (a quarter of the bytes) rules out most rows, and only
+            # the rest are scored in the float32 projection.
+            coarse, slack = self.int8.scores(inside)
+            if total < len(self.matrix):
+                coarse, slack = coarse[positions], slack[positions]
+            slack += radius
+            keep = _within(coarse, slack, k)
+            positions, radius = positions[keep], radius[keep]
+            approx = projection.rows[positions] @ inside
+        else:
+            # One thread: the narrow scan is short (~1.7 ms at 75k rows), and handing half of it to a thread
+            # that has to wait for a core held by another process would cost more than it saves.
+            approx = _dot(projection.rows, blocks, inside)
+        shortlist = positions[_within(approx, radius, k)]
         return shortlist, self._rescore(shortlist, query)
 
     def _rescore(self, positions: np.ndarray, query: np.ndarray) -> np.ndarray:
@@ -187,6 +199,16 @@ class DenseIndex:
         np.take(self.matrix, positions, axis=0, out=rows[:n])
         rows[n:] = 0
         return (rows @ query)[:n]
+
+
+def _within(approx: np.ndarray, radius: np.ndarray, k: int) -> np.ndarray:
+    """Where a row whose score lies within `radius` of `approx` may be among the k best (`approx` is changed).
+
+    At least k rows score at least their lower bound, so at least the k-th best lower bound: a row whose upper
+    bound is below that is beaten by k others and cannot be among the k best."""
+    floor = kth_largest(approx - radius, k)
+    approx += radius
+    return np.flatnonzero(approx >= floor)
 
 
 def _positions(blocks: list[Range]) -> np.ndarray:

@@ -19,6 +19,7 @@ from rag import blas, lexicon
 from rag.crosslingual import MAX_PHRASES, PhraseBridge
 from rag.dense import PROJECT_FROM_ROWS, DenseIndex
 from rag.embedders import Embedder
+from rag.int8pass import Int8Pass, Int8Rows
 from rag.pools import lazy_pool
 from rag.projection import RESIDUAL_SHARE, Projection
 from rag.rowfilter import RowFilter
@@ -134,6 +135,9 @@ class Retriever:
                         f"projection-{self.embedder.name}", "npz", (PROJECTION_CACHE_VERSION, RESIDUAL_SHARE, key),
                         lambda: Projection.fit(dense.matrix), lambda path: _read_projection(path, dense.matrix),
                         _write_projection)
+                    if dense.projection is not None:
+                        # ~0.3 s at 75k rows, not saved: quantizing is faster than reading a file would be.
+                        dense.int8 = Int8Pass.build(Int8Rows.of(dense.projection.rows))
                 self._dense, self._dense_for = dense, sparse
             return self._dense
 
