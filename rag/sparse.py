@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 
 import bm25s
@@ -153,20 +154,23 @@ class SparseIndex:
         return np.asarray(index["indices"][index["indptr"][token_id]:index["indptr"][token_id + 1]])
 
     def scores(self, tokens: list[str]) -> np.ndarray:
-        """Every row's BM25 score for these (vocabulary) tokens: `bm25s.BM25.get_scores`, bit for bit.
+        """Every row's BM25 score for these (vocabulary) tokens: `bm25s.BM25.get_scores`'s, a token said n times
+        counting n times (bit for bit when no token repeats; otherwise within float32 rounding).
 
         bm25s adds each token's postings with `np.add.at`, 1-2 ms a question at 75k chunks; a token's postings
-        name each row once, so a plain indexed add does the same additions in the same order, ~10x faster."""
+        name each row once, so a plain indexed add does the same additions, ~10x faster. A translated English
+        question repeats stems ("stratégie", "stratégies", "stratégique": one stem five times): each token's
+        postings are read once and added times its count, not once per repeat."""
         bm25 = self._bm25
         index = bm25.scores
         data, indices, indptr = index["data"], index["indices"], index["indptr"]
-        ids = np.asarray([bm25.vocab_dict[t] for t in tokens], dtype=np.dtype(bm25.int_dtype))
+        ids = [bm25.vocab_dict[t] for t in tokens]
         scores = np.zeros(index["num_docs"], dtype=np.dtype(bm25.dtype))
-        for token in ids:
+        for token, count in Counter(ids).items():  # in first-said order, as bm25s adds them
             start, end = indptr[token], indptr[token + 1]
-            scores[indices[start:end]] += data[start:end]
+            scores[indices[start:end]] += data[start:end] if count == 1 else data[start:end] * scores.dtype.type(count)
         if bm25.nonoccurrence_array is not None:  # the BM25 variants that score absent terms too
-            scores += bm25.nonoccurrence_array[ids].sum()
+            scores += bm25.nonoccurrence_array[np.asarray(ids, dtype=np.dtype(bm25.int_dtype))].sum()
         return scores
 
 

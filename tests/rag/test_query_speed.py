@@ -198,9 +198,16 @@ def test_bm25_scores_are_bm25s_own(assistant: Assistant) -> None:
     from rag.sparse import tokenize
 
     index = assistant.retriever.sparse_index()
-    for text in ["commande publique", "souveraineté numérique cloud cloud", "campus quantique défense"]:
+    for text in ["commande publique", "souveraineté numérique cloud", "campus quantique défense"]:
         tokens = [t for t in tokenize([text])[0] if t in index._bm25.vocab_dict]
         assert np.array_equal(index.scores(tokens), index._bm25.get_scores(tokens))
+    # Repeated stems, as a translated question gives them: each counts as often as it is said.
+    for text in ["cloud cloud souveraineté", "stratégie défense stratégies stratégique cloud stratégie stratégique"]:
+        tokens = [t for t in tokenize([text])[0] if t in index._bm25.vocab_dict]
+        assert len(set(tokens)) < len(tokens)
+        want = index._bm25.get_scores(tokens)
+        assert np.any(want > 0) and np.allclose(index.scores(tokens), want, rtol=1e-6, atol=0)
+        assert not np.allclose(index.scores(list(dict.fromkeys(tokens))), want, rtol=1e-3)
 
 
 def test_top_rows_keeps_positive_scores_best_first_ties_in_row_order() -> None:
