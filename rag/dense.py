@@ -15,7 +15,7 @@ searches over at least half the rows (`rag.int8pass`).
 
 from __future__ import annotations
 
-import threading
+import queue
 from concurrent.futures import Future
 
 import numpy as np
@@ -40,10 +40,13 @@ Range = tuple[int, int]
 
 # The second half of an unfiltered scan runs here.
 _helper = lazy_pool("dense-scan", 1)
-# Per thread: the rows a projected search rescores (`DenseIndex._rescore`); at 1,000 episodes a search
-# rescores ~500-1,300 rows.
-_scratch = threading.local()
+# The rows a projected search rescores are gathered into a scratch block (`DenseIndex._rescore`; at 1,000 episodes
+# ~500-2,000 rows), lent out and given back. Fresh memory's pages are only mapped when first written: on this VM
+# ~1,000 page faults for 4 MB, 10-20 ms inside a question. So blocks are written through once when made, and a
+# large index puts a few aside when it opens (`prefault`).
 SCRATCH_ROWS = 2048
+SPARE_BLOCKS = 4
+_spare: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
 
 
 class DenseIndex:
@@ -186,19 +189,46 @@ class DenseIndex:
         scoring them in place gives (checked by tests/rag/test_projection.py)."""
         n = len(positions)
         padded = -(-n // ALIGN) * ALIGN
-        # Gathered into this thread's scratch rows: a fresh 1-2 MB array each search could come from new pages
-        # (glibc maps big blocks afresh, or trims a thread's heap), and faulting them in cost ~1.4 ms of a 4 ms
-        # unfiltered search at 1,000 episodes.
-        width = self.matrix.shape[1]
-        scratch: np.ndarray | None = getattr(_scratch, "rows", None)
-        if scratch is None or len(scratch) < padded or scratch.shape[1] != width:
-            scratch = np.empty((max(padded, SCRATCH_ROWS), width), dtype=np.float32)
-            if padded <= 8 * SCRATCH_ROWS:  # a rare huge shortlist is not kept
-                _scratch.rows = scratch
-        rows = scratch[:padded]
-        np.take(self.matrix, positions, axis=0, out=rows[:n])
-        rows[n:] = 0
-        return (rows @ query)[:n]
+        block = _borrow(padded, self.matrix.shape[1])
+        try:
+            rows = block[:padded]
+            # mode="clip" (the positions are all in range): with the default "raise", numpy gathers into a hidden
+            # temporary and copies it over, a fresh 1-4 MB whose pages faulted in on most searches.
+            np.take(self.matrix, positions, axis=0, out=rows[:n], mode="clip")
+            rows[n:] = 0
+            return (rows @ query)[:n]  # a new array: the block can go back
+        finally:
+            _give_back(block)
+
+
+def prefault(width: int) -> None:
+    """Put scratch blocks for rows of `width` aside, written through, up to SPARE_BLOCKS (a large index calls this
+    when it opens, so that its first searches do not fault their pages in)."""
+    while _spare.qsize() < SPARE_BLOCKS:
+        _spare.put(_resident(SCRATCH_ROWS, width))
+
+
+def _borrow(rows: int, width: int) -> np.ndarray:
+    """A scratch block of at least `rows` rows of `width` (one set aside, or a new one)."""
+    while True:
+        try:
+            block = _spare.get_nowait()
+        except queue.Empty:
+            return _resident(max(rows, SCRATCH_ROWS), width)
+        if len(block) >= rows and block.shape[1] == width:
+            return block
+        # Too short for this search, or for another embedder's vectors: dropped, a new one is made instead.
+
+
+def _give_back(block: np.ndarray) -> None:
+    if len(block) <= 8 * SCRATCH_ROWS and _spare.qsize() < SPARE_BLOCKS:  # a rare huge shortlist's is not kept
+        _spare.put(block)
+
+
+def _resident(rows: int, width: int) -> np.ndarray:
+    block = np.empty((rows, width), dtype=np.float32)
+    block.fill(0)  # maps every page now, not inside a question
+    return block
 
 
 def _within(approx: np.ndarray, radius: np.ndarray, k: int) -> np.ndarray:

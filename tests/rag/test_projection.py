@@ -5,6 +5,7 @@ basis, the filters or k; its bounds hold for every row; it is saved next to the 
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -134,3 +135,23 @@ def test_kth_largest_is_partitions_answer(values: list[int], k: int) -> None:
     array = np.asarray(values, dtype=np.float32) / 4
     k = min(k, len(array))
     assert kth_largest(array, k) == np.partition(array, len(array) - k)[len(array) - k]
+
+
+def test_scratch_blocks_are_lent_and_given_back_under_concurrent_searches(assistant: Assistant,
+                                                                       query_vectors: list[np.ndarray],
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # Searches on several threads borrow the same few scratch blocks: none may read rows another search gathered.
+    monkeypatch.setattr(dense, "PROJECT_FROM_ROWS", 1)
+    exact = assistant.retriever.dense_index()
+    projected = DenseIndex(exact.chunks, exact.matrix, exact.rows, presorted=True,
+                           projection=Projection.fit(exact.matrix, width=16))
+    dense.prefault(exact.matrix.shape[1])
+    assert dense._spare.qsize() >= dense.SPARE_BLOCKS
+    jobs = [(v, f) for v in query_vectors for f in FILTERS]
+    want = [_hits(exact.search(v, 40, *f)) for v, f in jobs]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda job: _hits(projected.search(job[0], 40, *job[1])), jobs))
+    assert got == want
+    block = dense._borrow(10, exact.matrix.shape[1])
+    dense._give_back(block)
+    assert any(dense._borrow(10, exact.matrix.shape[1]) is block for _ in range(dense.SPARE_BLOCKS + 1))
