@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -172,3 +173,38 @@ def test_respelt_finds_the_spelling_a_chunk_uses_instead_of_the_asked_one(assist
     # Only chunks that never write the name as asked lend it a spelling; a name nobody respells gets none.
     assert respelt(["NumSpot"], [c for c in chunks if "NumSpot" in c.text and "Newspot" not in c.text]) == {}
     assert respelt(["Hexatrust"], chunks) == {}
+
+
+def test_skipping_chunks_that_say_none_of_the_words_changes_no_introduction(assistant: Assistant) -> None:
+    # `introduction` only tokenizes the windows of chunks that say a wanted word: the window it picks must be the
+    # one scoring every window of every chunk picks, for every person, episode and organisation asked about.
+    from rag import introductions
+    from rag.extractive import share, to_sentences, windows
+    from rag.sparse import tokenize
+
+    def every_window(person: Any, chunks: list[Any], spellings: dict[str, list[str]], about: str) -> Any:
+        name = set() if about else set(tokenize([person.name])[0])
+        wanted = set(tokenize([about or f"{person.role} {person.affiliation}"])[0]) - name
+        best = None
+        for chunk in sorted(chunks, key=lambda c: c.first_line):
+            for w in windows(chunk):
+                tokens = set(tokenize([w.text])[0])
+                w.overlap = introductions.NAME_WEIGHT * len(name) * share(name, tokens, spellings) + \
+                    len(wanted) * share(wanted, tokens, spellings)
+                if w.overlap > 0 and (best is None or w.overlap > best.overlap):
+                    best = w
+        return to_sentences(best) if best is not None else None
+
+    checked = found = 0
+    for meta in assistant._catalog_views()[1]:
+        chunks = assistant._host_chunks(meta)
+        for person in meta.roster:
+            for about in ("", person.affiliation.split(",")[0] if person.affiliation else ""):
+                spellings = assistant.retriever.spellings([person.name, person.affiliation or "", about])
+                want = every_window(person, chunks, spellings, about)
+                got = introductions.introduction(person, chunks, spellings, about)
+                assert (got.first_line, got.last_line, got.text) == (want.first_line, want.last_line, want.text) \
+                    if want is not None else got is None
+                checked += 1
+                found += want is not None
+    assert checked >= 16 and found >= 12
