@@ -13,11 +13,16 @@ from ingest.models import Person
 MATCH_THRESHOLD = 80.0
 
 
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
 def fold(text: str) -> str:
     """Lowercase, strip accents and punctuation: 'Décrope' and 'decrope' compare equal."""
+    if text.isascii():  # nothing to decompose (a question's words are folded in every span they are in)
+        return _NOT_ALNUM.sub(" ", text.lower()).strip()
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", " ", bare.lower()).strip()
+    return _NOT_ALNUM.sub(" ", bare.lower()).strip()
 
 
 def slug(text: str) -> str:

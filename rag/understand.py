@@ -397,10 +397,12 @@ def find_speakers(text: str, people: Sequence[Person] | Roster) -> list[str]:
                 continue
             # A lone lowercase word must match almost exactly: 'marché' is not Marc.
             need = 80.0 if (size > 1 or mention[:1].isupper()) else 90.0
-            scored = sorted(zip(roster.scores(mention), (p.name for p in roster.people)), reverse=True)
-            if scored and scored[0][0] >= need and (len(scored) == 1 or scored[1][0] < scored[0][0]):
-                if scored[0][1] not in found:
-                    found.append(scored[0][1])
+            scores = roster.scores(mention)
+            top = max(scores, default=0.0)
+            if top >= need and scores.count(top) == 1:  # one person scores best: a tie names nobody
+                name = roster.people[scores.index(top)].name
+                if name not in found:
+                    found.append(name)
                 used |= set(span)
     named = set(found)
     for word in words:
@@ -418,7 +420,14 @@ def find_speakers(text: str, people: Sequence[Person] | Roster) -> list[str]:
 def find_episodes(text: str, episodes: list[EpisodeMeta]) -> list[str]:
     """Episode ids a text points at by date ('December 11', '11 décembre', 'en juin', '2025-06-19') or id."""
     folded = text.lower()
-    ids = [eid for eid, lowered in _lowered_ids(episodes) if lowered in folded]
+    prefixes, pairs, short = _lowered_ids(episodes)
+    # Only an id whose first PREFIX characters the text has can be in it (a question rarely names one): that
+    # spares testing each of 1,000 ids against the whole text (0.1 ms a question).
+    heads = {folded[i : i + PREFIX] for i in range(len(folded) - PREFIX + 1)}
+    ids: list[str] = []
+    if short or not heads.isdisjoint(prefixes):
+        ids = [eid for eid, lowered in pairs
+               if (len(lowered) < PREFIX or lowered[:PREFIX] in heads) and lowered in folded]
     if ids:
         return ids
     wanted: list[tuple[int | None, int, int | None]] = []  # (year, month, day)
@@ -438,17 +447,22 @@ def find_episodes(text: str, episodes: list[EpisodeMeta]) -> list[str]:
     return [e.episode_id for e in episodes if e.date and any(_date_matches(e.date, w) for w in wanted)]
 
 
-_ids_of: tuple[list[EpisodeMeta], list[tuple[str, str]]] | None = None
+PREFIX = 4
+_Ids = tuple[set[str], list[tuple[str, str]], bool]
+_ids_of: tuple[list[EpisodeMeta], int, _Ids] | None = None
 
 
-def _lowered_ids(episodes: list[EpisodeMeta]) -> list[tuple[str, str]]:
-    """(id, lowercased id) of each episode, kept for the last list asked about (the Assistant passes the same
-    list until its catalog changes)."""
+def _lowered_ids(episodes: list[EpisodeMeta]) -> _Ids:
+    """The first PREFIX characters of every lowercased episode id, (id, lowercased id) of each episode, and
+    whether some id is shorter than PREFIX; kept for the last list asked about (the Assistant passes the same list
+    until its catalog changes)."""
     global _ids_of
     known = _ids_of
-    if known is None or known[0] is not episodes or len(known[1]) != len(episodes):
-        known = _ids_of = (episodes, [(e.episode_id, e.episode_id.lower()) for e in episodes])
-    return known[1]
+    if known is None or known[0] is not episodes or known[1] != len(episodes):
+        pairs = [(e.episode_id, e.episode_id.lower()) for e in episodes]
+        known = _ids_of = (episodes, len(episodes), ({low[:PREFIX] for _, low in pairs}, pairs,
+                                                     any(len(low) < PREFIX for _, low in pairs)))
+    return known[2]
 
 
 def _is_may_verb(match: re.Match[str], text: str) -> bool:

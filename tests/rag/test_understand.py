@@ -346,3 +346,16 @@ def test_a_question_asks_what_was_said_or_a_fact(question: str, said: bool) -> N
 ])
 def test_a_question_asks_for_a_figure_or_not(question: str, figure: bool) -> None:
     assert understand(question, PEOPLE, []).asks_quantity is figure
+
+
+@pytest.mark.parametrize(("question", "ids"), [
+    ("Qu'a dit Pillot dans SMART-TECH-2025-12-11 ?", ["smart-tech-2025-12-11"]),
+    ("Compare ep7 and smart-tech-2025-06-19", ["smart-tech-2025-06-19", "ep7"]),  # ep7: shorter than the prefix
+    ("What was said in ep77?", ["ep7", "ep77"]),  # an id inside another is still said
+    ("Anything in ep7?", ["ep7"]),  # the only id said is shorter than the prefix
+    ("What was said about Tech in June?", ["smart-tech-2025-06-19"]),  # no id: the date decides
+])
+def test_an_episode_id_in_the_question_is_its_filter(question: str, ids: list[str]) -> None:
+    episodes = [*EPISODES, EpisodeMeta("ep7", "Seventh", date=date(2024, 1, 4)),
+                EpisodeMeta("ep77", "Seventy-seventh", date=date(2024, 3, 7))]
+    assert understand(question, [], episodes).episodes == ids
