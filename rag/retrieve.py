@@ -136,7 +136,7 @@ class Retriever:
                         lambda: Projection.fit(dense.matrix), lambda path: _read_projection(path, dense.matrix),
                         _write_projection)
                     if dense.projection is not None:
-                        # ~0.3 s at 75k rows, not saved: quantizing is faster than reading a file would be.
+                        # ~0.3 s at 75k rows (0.13 s quantizing, the rest onnxruntime packing the codes), at open.
                         dense.int8 = Int8Pass.build(Int8Rows.of(dense.projection.rows))
                         prefault(dense.matrix.shape[1])
                 self._dense, self._dense_for = dense, sparse
