@@ -449,7 +449,7 @@ def find_episodes(text: str, episodes: list[EpisodeMeta]) -> list[str]:
 
 PREFIX = 4
 _Ids = tuple[set[str], list[tuple[str, str]], bool]
-_ids_of: tuple[list[EpisodeMeta], int, _Ids] | None = None
+_ids_of: tuple[list[EpisodeMeta], _Ids] | None = None
 
 
 def _lowered_ids(episodes: list[EpisodeMeta]) -> _Ids:
@@ -458,11 +458,11 @@ def _lowered_ids(episodes: list[EpisodeMeta]) -> _Ids:
     until its catalog changes)."""
     global _ids_of
     known = _ids_of
-    if known is None or known[0] is not episodes or known[1] != len(episodes):
+    if known is None or known[0] is not episodes or len(known[1][1]) != len(episodes):
         pairs = [(e.episode_id, e.episode_id.lower()) for e in episodes]
-        known = _ids_of = (episodes, len(episodes), ({low[:PREFIX] for _, low in pairs}, pairs,
-                                                     any(len(low) < PREFIX for _, low in pairs)))
-    return known[2]
+        known = _ids_of = (episodes, ({low[:PREFIX] for _, low in pairs}, pairs,
+                                      any(len(low) < PREFIX for _, low in pairs)))
+    return known[1]
 
 
 def _is_may_verb(match: re.Match[str], text: str) -> bool:
